@@ -1,0 +1,264 @@
+"""The negotiation graph: load_context, understand, decide, (offer), draft, guard, respond.
+
+Each node is a small method of `TurnNodes`, which holds the dependencies (database engine,
+mandate). State is checkpointed per conversation thread, so a new process picks a
+half-finished negotiation up where it was.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from policies.formatting import locale_for
+from policies.guard import check
+from policies.mandate import Mandate
+from policies.offers import compute_offer, evaluate_counteroffer
+from sqlalchemy import Engine
+
+from agent import store
+from agent.actions import Action, ReplyFacts
+from agent.decide import PolicyAsk, Situation, decide
+from agent.drafting import guard_context, render_reply, safe_reply
+from agent.state import ConversationState
+from agent.store.db import session_scope
+from agent.store.models import Stage
+from agent.understanding.offline import classify
+from agent.understanding.schema import Understanding
+from policies.plans import (
+    AccountSnapshot,
+    Counteroffer,
+    CounterofferOutcome,
+    Offer,
+    PaymentPlan,
+)
+
+# Said when even the safe template fails the guard: no figures, no claims.
+LAST_RESORT_REPLY = (
+    "Gracias por tu mensaje. Una persona de nuestro equipo te responderá por este medio."
+)
+
+
+class TurnNodes:
+    def __init__(self, engine: Engine, mandate: Mandate) -> None:
+        self.engine = engine
+        self.mandate = mandate
+
+    # -- load_context ------------------------------------------------------------------
+    def load_context(self, state: ConversationState) -> dict[str, Any]:
+        with session_scope(self.engine) as session:
+            ctx = store.load_context(session, state["conversation_id"])
+        today = _today(state["now"], ctx.account.timezone)
+        snapshot = store.account_snapshot(ctx.account, today)
+        return {
+            "account": snapshot.model_dump(mode="json"),
+            "debtor_first_name": ctx.debtor.name.split()[0],
+            "account_reference": ctx.account.reference,
+            "identity_method": "document_digits" if ctx.debtor.document_last4 else "name",
+            "document_last4": ctx.debtor.document_last4,
+            "stage": str(ctx.conversation.stage),
+            "identity_verified": ctx.conversation.identity_verified,
+        }
+
+    # -- understand --------------------------------------------------------------------
+    def understand(self, state: ConversationState) -> dict[str, Any]:
+        now = _local_now(state["now"], state["account"]["timezone"])
+        u = classify(state["inbound"], state.get("last_agent_message"), now=now)
+        return {"understanding": u.model_dump(mode="json")}
+
+    # -- decide ------------------------------------------------------------------------
+    def decide(self, state: ConversationState) -> dict[str, Any]:
+        u = Understanding.model_validate(state["understanding"])
+        offer = _offer(state)
+        pending = _pending_plan(state)
+        today = _today(state["now"], state["account"]["timezone"])
+        situation = Situation(
+            stage=Stage(state["stage"]),
+            identity_verified=state["identity_verified"],
+            identity_method=state["identity_method"],
+            document_last4=state.get("document_last4"),
+            identity_attempts=state.get("identity_attempts", 0),
+            has_offer=offer is not None,
+            offer_numbers=tuple(o.number for o in offer.options) if offer else (),
+            has_pending_plan=pending is not None,
+            pending_plan_needs_approval=bool(pending and pending.needs_approval),
+            pending_plan_expired=bool(pending and pending.valid_until < today),
+            clarify_streak=state.get("clarify_streak", 0),
+            last_action=state.get("last_action"),
+            text=state["inbound"],
+        )
+        d = decide(u, situation)
+        update: dict[str, Any] = {
+            "action": d.action.value if d.action else "",
+            "effects": d.effects,
+            "handoff_reason": d.handoff_reason,
+            "counter_reason": "",
+            "ask": d.ask.value if d.ask else "",
+            "ask_option": d.option,
+            "ask_counter": d.counteroffer.model_dump(mode="json") if d.counteroffer else None,
+        }
+        if not d.keep_pending_plan and d.ask is None:
+            update["pending_plan"] = None
+        return update
+
+    # -- offer -------------------------------------------------------------------------
+    def offer(self, state: ConversationState) -> dict[str, Any]:
+        account = AccountSnapshot.model_validate(state["account"])
+        today = _today(state["now"], account.timezone)
+        offer = _offer(state)
+        if offer is None or offer.valid_until < today or state["ask"] == PolicyAsk.options:
+            offer = compute_offer(account, self.mandate, today)
+        update: dict[str, Any] = {"offer": offer.model_dump(mode="json"), "pending_plan": None}
+        ask = PolicyAsk(state["ask"])
+        if ask is PolicyAsk.option:
+            option = offer.option(state["ask_option"] or 1)
+            if option is None:
+                return update | {"action": Action.clarify.value, "effects": {}}
+            update |= {"pending_plan": option.plan.model_dump(mode="json")}
+            update["pending_option"] = option.number
+        elif ask is PolicyAsk.counteroffer:
+            verdict = evaluate_counteroffer(
+                account, self.mandate, today, Counteroffer.model_validate(state["ask_counter"])
+            )
+            plan = verdict.plan if verdict.outcome is not CounterofferOutcome.infeasible else None
+            if plan is None and verdict.closest is not None:
+                update["action"] = Action.propose_alternative.value
+                plan = verdict.closest
+            if plan is None:  # nothing feasible near what they asked: show the options
+                update |= {"action": Action.offer.value, "effects": {"stage": "negotiating"}}
+            else:
+                update["pending_plan"] = plan.model_dump(mode="json")
+            update["pending_option"] = None
+            update["counter_reason"] = ",".join(verdict.reasons)
+            update["counter_outcome"] = verdict.outcome.value
+        return update
+
+    # -- draft -------------------------------------------------------------------------
+    def draft(self, state: ConversationState) -> dict[str, Any]:
+        action = Action(state["action"])
+        facts = self._facts(state, action)
+        seed = f"{state['conversation_id']}:{state['inbound_message_id']}"
+        return {"facts": facts.model_dump(mode="json"), "draft": render_reply(action, facts, seed)}
+
+    def _facts(self, state: ConversationState, action: Action) -> ReplyFacts:
+        account = AccountSnapshot.model_validate(state["account"])
+        u = Understanding.model_validate(state["understanding"])
+        today = _today(state["now"], account.timezone)
+        return ReplyFacts(
+            debtor_first_name=state["debtor_first_name"],
+            creditor=account.creditor,
+            locale=locale_for(account.jurisdiction),
+            currency=account.currency,
+            account_reference=state["account_reference"],
+            balance=account.balance,
+            principal=account.principal,
+            interest=account.interest,
+            fees=account.fees,
+            days_past_due=account.days_past_due,
+            today=today,
+            offer=_offer(state),
+            plan=_pending_plan(state),
+            plan_option_number=state.get("pending_option"),
+            objections=u.objections,
+            hardship=u.hardship,
+            vulnerability=u.vulnerability,
+            identity_method=state["identity_method"],
+            identity_attempt=state.get("effects", {}).get("identity_attempts", 0),
+            handoff_reason=state.get("handoff_reason", ""),
+            counter_rejected_reason=state.get("counter_reason", ""),
+        )
+
+    # -- guard -------------------------------------------------------------------------
+    def guard(self, state: ConversationState) -> dict[str, Any]:
+        action = Action(state["action"])
+        facts = ReplyFacts.model_validate(state["facts"])
+        context = guard_context(facts)
+        verdict = check(state["draft"], context)
+        reply = state["draft"]
+        fallback = verdict.outcome != "pass"
+        if fallback:
+            reply = safe_reply(action, facts)
+            if check(reply, context).outcome != "pass":
+                reply = LAST_RESORT_REPLY
+        return {
+            "guard": {**verdict.model_dump(mode="json"), "fallback": fallback},
+            "reply": reply,
+        }
+
+    # -- respond -----------------------------------------------------------------------
+    def respond(self, state: ConversationState) -> dict[str, Any]:
+        with session_scope(self.engine) as session:
+            outcome = store.record_turn(session, state)
+        update: dict[str, Any] = {
+            "agreement_id": outcome.agreement_id,
+            "stage": outcome.stage,
+            "identity_verified": outcome.identity_verified,
+            "identity_attempts": state.get("effects", {}).get(
+                "identity_attempts", state.get("identity_attempts", 0)
+            ),
+        }
+        action = state.get("action")
+        if action:
+            update |= {
+                "last_agent_message": state["reply"],
+                "last_action": action,
+                "clarify_streak": state.get("clarify_streak", 0) + 1
+                if action == Action.clarify
+                else 0,
+            }
+        else:
+            update["reply"] = ""
+        if outcome.agreement_id is not None:
+            update["pending_plan"] = None
+        return update
+
+
+def _route_after_decide(state: ConversationState) -> str:
+    if not state.get("action"):
+        return "respond"
+    return "offer" if state.get("ask") else "draft"
+
+
+def build_graph(
+    engine: Engine, mandate: Mandate, checkpointer: BaseCheckpointSaver | None
+) -> CompiledStateGraph:
+    nodes = TurnNodes(engine, mandate)
+    g = StateGraph(ConversationState)
+    g.add_node("load_context", nodes.load_context)
+    g.add_node("understand", nodes.understand)
+    g.add_node("decide", nodes.decide)
+    g.add_node("offer", nodes.offer)
+    g.add_node("draft", nodes.draft)
+    g.add_node("guard", nodes.guard)
+    g.add_node("respond", nodes.respond)
+    g.add_edge(START, "load_context")
+    g.add_edge("load_context", "understand")
+    g.add_edge("understand", "decide")
+    g.add_conditional_edges("decide", _route_after_decide, ["offer", "draft", "respond"])
+    g.add_edge("offer", "draft")
+    g.add_edge("draft", "guard")
+    g.add_edge("guard", "respond")
+    g.add_edge("respond", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def _offer(state: ConversationState) -> Offer | None:
+    raw = state.get("offer")
+    return Offer.model_validate(raw) if raw else None
+
+
+def _pending_plan(state: ConversationState) -> PaymentPlan | None:
+    raw = state.get("pending_plan")
+    return PaymentPlan.model_validate(raw) if raw else None
+
+
+def _local_now(now_iso: str, tz: str) -> datetime:
+    return datetime.fromisoformat(now_iso).astimezone(ZoneInfo(tz))
+
+
+def _today(now_iso: str, tz: str) -> date:
+    return _local_now(now_iso, tz).date()

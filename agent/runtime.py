@@ -1,0 +1,119 @@
+"""The agent runtime: stores a debtor message and runs the graph on its conversation thread."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from policies.mandate import Mandate, load_mandate
+from sqlalchemy import Engine
+
+from agent import store
+from agent.config import Settings, get_settings
+from agent.graph import build_graph
+from agent.store.db import engine_for, session_scope
+
+MAX_TEXT_CHARS = 4096  # WhatsApp's own limit for a text body
+
+
+class InvalidMessageError(ValueError):
+    """A debtor message the agent cannot take (empty, not text)."""
+
+
+@dataclass
+class TurnResult:
+    conversation_id: int
+    inbound_id: int
+    reply: str
+    action: str
+    stage: str
+    understanding: dict[str, Any] = field(default_factory=dict)
+    agreement_id: int | None = None
+    guard: dict[str, Any] = field(default_factory=dict)
+
+
+def thread_config(conversation_id: int) -> dict[str, Any]:
+    return {"configurable": {"thread_id": f"conversation:{conversation_id}"}}
+
+
+class Negotiator:
+    """Runs turns for any number of conversations; one graph, one checkpointer."""
+
+    def __init__(self, engine: Engine, mandate: Mandate, checkpointer: SqliteSaver) -> None:
+        self.engine = engine
+        self.mandate = mandate
+        self.checkpointer = checkpointer
+        self.graph = build_graph(engine, mandate, checkpointer)
+
+    def open_conversation(self, account_id: int, now: datetime | None = None) -> int:
+        with session_scope(self.engine) as session:
+            conversation = store.open_conversation(session, account_id, now or datetime.now(UTC))
+            return conversation.id or 0
+
+    def receive(
+        self,
+        conversation_id: int,
+        text: str,
+        now: datetime | None = None,
+        wamid: str | None = None,
+    ) -> TurnResult:
+        """Store one inbound text and answer it."""
+        now = now or datetime.now(UTC)
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        if not text or not text.strip():
+            raise InvalidMessageError("empty message: nothing to answer")
+        with session_scope(self.engine) as session:
+            store.load_context(session, conversation_id)  # fails clearly on an unknown id
+            message = store.store_inbound(session, conversation_id, text, now, wamid)
+            message_id = message.id or 0
+        return self.process(conversation_id, message_id, text, now)
+
+    def process(
+        self, conversation_id: int, message_id: int, text: str, now: datetime
+    ) -> TurnResult:
+        """Run the graph for a stored inbound message (safe to repeat: effects apply once)."""
+        state = self.graph.invoke(
+            {
+                "conversation_id": conversation_id,
+                "inbound": text[:MAX_TEXT_CHARS],
+                "inbound_message_id": message_id,
+                "now": now.isoformat(),
+            },
+            thread_config(conversation_id),
+            durability="sync",
+        )
+        return TurnResult(
+            conversation_id=conversation_id,
+            inbound_id=message_id,
+            reply=state.get("reply", ""),
+            action=state.get("action", ""),
+            stage=state.get("stage", ""),
+            understanding=state.get("understanding", {}),
+            agreement_id=state.get("agreement_id"),
+            guard=state.get("guard", {}),
+        )
+
+    def state(self, conversation_id: int) -> dict[str, Any]:
+        return dict(self.graph.get_state(thread_config(conversation_id)).values)
+
+
+@contextmanager
+def open_negotiator(settings: Settings | None = None) -> Iterator[Negotiator]:
+    """A Negotiator on the configured database, mandate and durable checkpointer."""
+    settings = settings or get_settings()
+    settings.checkpoints.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(settings.checkpoints), check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        saver = SqliteSaver(conn)
+        saver.setup()
+        yield Negotiator(engine_for(settings.database_url), load_mandate(settings.mandate), saver)
+    finally:
+        conn.close()

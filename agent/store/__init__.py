@@ -1,0 +1,23 @@
+"""Domain store: SQLModel tables, migrations and the reads/writes the agent makes."""
+
+from agent.store.repository import (
+    Context,
+    NotFoundError,
+    TurnOutcome,
+    account_snapshot,
+    load_context,
+    open_conversation,
+    record_turn,
+    store_inbound,
+)
+
+__all__ = [
+    "Context",
+    "NotFoundError",
+    "TurnOutcome",
+    "account_snapshot",
+    "load_context",
+    "open_conversation",
+    "record_turn",
+    "store_inbound",
+]

@@ -1,0 +1,185 @@
+"""The domain store: SQLModel tables (SQLite by default, nothing SQLite-only)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from agent.store.types import Money, UTCDateTime, utcnow
+
+
+def _money(**kw: Any) -> Any:
+    return Field(sa_type=Money, **kw)
+
+
+def _when(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class Stage(StrEnum):
+    new = "new"
+    identity_pending = "identity_pending"
+    informed = "informed"
+    negotiating = "negotiating"
+    agreement_pending_confirmation = "agreement_pending_confirmation"
+    agreement_pending_approval = "agreement_pending_approval"
+    agreement_active = "agreement_active"
+    settled = "settled"
+    broken_promise = "broken_promise"
+    handed_off = "handed_off"
+    opted_out = "opted_out"
+    wrong_party = "wrong_party"
+    disputed = "disputed"
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class AgreementStatus(StrEnum):
+    proposed = "proposed"
+    pending_confirmation = "pending_confirmation"
+    pending_approval = "pending_approval"
+    active = "active"
+    completed = "completed"
+    rejected = "rejected"
+    expired = "expired"
+    broken = "broken"
+    renegotiated = "renegotiated"
+
+
+class ApprovalStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Debtor(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    phone: str = Field(index=True, unique=True)  # E.164
+    document_last4: str | None = None  # only what identity checks need, never the full ID
+    opted_out_at: datetime | None = _when(default=None)
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Account(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    debtor_id: int = Field(foreign_key="debtor.id", index=True)
+    reference: str = Field(index=True, unique=True)  # the creditor's own reference
+    creditor: str
+    currency: str = Field(max_length=3)
+    principal: Decimal = _money()
+    interest: Decimal = _money(default=Decimal("0"))
+    fees: Decimal = _money(default=Decimal("0"))
+    paid: Decimal = _money(default=Decimal("0"))
+    due_date: date
+    jurisdiction: str = Field(default="MX", max_length=2)
+    timezone: str = "America/Mexico_City"
+    segment: str = "standard"
+    created_at: datetime = _when(default_factory=utcnow)
+
+    @property
+    def balance(self) -> Decimal:
+        return self.principal + self.interest + self.fees - self.paid
+
+    def days_past_due(self, today: date) -> int:
+        return max(0, (today - self.due_date).days)
+
+
+class Conversation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    channel: str = "whatsapp"
+    stage: Stage = Field(default=Stage.new, sa_type=String(40), index=True)
+    identity_verified: bool = False
+    handoff_reason: str | None = None
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    direction: Direction = Field(sa_type=String(16))
+    body: str
+    wamid: str | None = Field(default=None, unique=True)  # WhatsApp message id, when known
+    reply_to_id: int | None = Field(default=None, foreign_key="message.id", unique=True)
+    action: str | None = None  # outbound: the action it words
+    intent: str | None = None  # inbound: what understanding made of it
+    status: str = (
+        "received"  # inbound: received|processed; outbound: queued|sent|delivered|read|failed
+    )
+    guard_outcome: str | None = None
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Agreement(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    kind: str  # pay_in_full | installments
+    frequency: str  # once | monthly | biweekly
+    status: AgreementStatus = Field(
+        default=AgreementStatus.proposed, sa_type=String(32), index=True
+    )
+    currency: str = Field(max_length=3)
+    balance: Decimal = _money()
+    total: Decimal = _money()
+    discount_pct: Decimal = _money(default=Decimal("0"))
+    discount_amount: Decimal = _money(default=Decimal("0"))
+    installments_count: int
+    valid_until: date
+    needs_approval: bool = False
+    rule_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _when(default_factory=utcnow)
+    confirmed_at: datetime | None = _when(default=None)
+
+
+class Installment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("agreement_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    number: int
+    due_date: date
+    amount: Decimal = _money()
+    paid_amount: Decimal = _money(default=Decimal("0"))
+    status: str = "pending"  # pending | paid | missed
+
+
+class Approval(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True, unique=True)
+    status: ApprovalStatus = Field(default=ApprovalStatus.pending, sa_type=String(16), index=True)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    requested_at: datetime = _when(default_factory=utcnow)
+    decided_at: datetime | None = _when(default=None)
+    decided_by: str | None = None
+    note: str | None = None
+
+
+class Payment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    amount: Decimal = _money()
+    paid_at: datetime = _when()
+    reference: str = Field(unique=True)
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(default_factory=utcnow, index=True)
+    kind: str = Field(index=True)  # e.g. offer.computed, guard.fallback, agreement.created
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    agreement_id: int | None = Field(default=None, foreign_key="agreement.id")
+    rule_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,237 @@
+"""The `pacta` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlmodel import select
+
+from agent.config import Settings, get_settings
+from agent.store import NotFoundError
+from agent.store.db import engine_for, session_scope, upgrade
+
+app = typer.Typer(help="Pacta: a collections negotiation agent for WhatsApp.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the database schema."""
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    console.print(f"[green]Database at revision {revision}[/] ({_safe_url(settings)})")
+
+
+@db_app.command("seed")
+def db_seed() -> None:
+    """Load the demo portfolio (idempotent)."""
+    from agent.portfolio import seed_demo
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    with session_scope(engine_for(settings.database_url)) as session:
+        accounts = seed_demo(session, datetime.now(UTC).date())
+    console.print(f"[green]Demo portfolio ready:[/] {len(accounts)} accounts")
+
+
+@app.command("import")
+def import_accounts(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import accounts from a CSV file; bad rows are reported and skipped."""
+    from agent.portfolio import import_csv
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    with session_scope(engine_for(settings.database_url)) as session:
+        report = import_csv(session, path, datetime.now(UTC).date())
+    console.print(f"created {report.created}, already present {report.unchanged}")
+    for line, reason in report.errors:
+        err.print(f"[red]line {line}:[/] {reason}")
+    if report.errors:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def demo(
+    persist: Annotated[
+        bool, typer.Option(help="Play into the configured database instead of a temporary one.")
+    ] = False,
+) -> None:
+    """Seed a demo portfolio and play three scripted conversations through the real graph."""
+    from agent.demo import play
+    from agent.runtime import open_negotiator
+
+    settings = get_settings()
+    workdir = None
+    if not persist:
+        workdir = tempfile.TemporaryDirectory(prefix="pacta-demo-")
+        settings = Settings(data_dir=Path(workdir.name), llm=settings.llm, mandate=settings.mandate)
+    upgrade(settings.database_url)
+    try:
+        with open_negotiator(settings) as negotiator:
+            outcomes = play(negotiator, on_turn=_print_turn)
+    finally:
+        if workdir:
+            workdir.cleanup()
+    for outcome in outcomes:
+        _print_outcome(outcome)
+
+
+_last_title: list[str] = []
+
+
+def _print_turn(script, text: str, result) -> None:  # type: ignore[no-untyped-def]
+    if not _last_title or _last_title[-1] != script.title:
+        _last_title.append(script.title)
+        console.rule(f"[bold]{script.title}[/]")
+    console.print(f"[cyan]Deudor:[/] {text}")
+    if result.reply:
+        console.print(f"[green]Pacta[/] [dim]({result.action})[/]: {result.reply}")
+    else:
+        console.print("[dim](sin respuesta automática: una persona atiende)[/]")
+
+
+def _print_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
+    title = f"{outcome.script.title}: stage [bold]{outcome.stage}[/]"
+    if outcome.agreement is None:
+        console.print(Panel("No agreement.", title=title))
+        return
+    a = outcome.agreement
+    table = Table("#", "due", "amount")
+    for i in outcome.installments:
+        table.add_row(str(i.number), i.due_date.isoformat(), f"{i.amount} {a.currency}")
+    summary = (
+        f"Agreement #{a.id} [bold]{a.status}[/]: {a.kind} {a.frequency}, total {a.total} "
+        f"{a.currency} (balance {a.balance}, discount {a.discount_pct}% = {a.discount_amount})"
+    )
+    console.print(Panel(table, title=title, subtitle=summary))
+
+
+@app.command()
+def chat(
+    account: Annotated[str, typer.Option(help="Account id or reference")],
+) -> None:
+    """Chat in the terminal as the debtor of ACCOUNT (type /salir to leave)."""
+    from agent.runtime import InvalidMessageError, open_negotiator
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    account_id = _resolve_account(settings, account)
+    with open_negotiator(settings) as negotiator:
+        conversation_id = negotiator.open_conversation(account_id)
+        console.print(f"[dim]Conversation {conversation_id}. Type /salir to leave.[/]")
+        while True:
+            try:
+                text = console.input("[cyan]Tú:[/] ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            if text.strip() in {"/salir", "/exit", "/quit"}:
+                break
+            try:
+                result = negotiator.receive(conversation_id, text)
+            except InvalidMessageError as e:
+                err.print(f"[yellow]{e}[/]")
+                continue
+            if result.reply:
+                console.print(f"[green]Pacta:[/] {result.reply}")
+            else:
+                console.print("[dim](una persona continúa esta conversación)[/]")
+            console.print(f"[dim]  action={result.action or '-'} stage={result.stage}[/]")
+
+
+def _resolve_account(settings: Settings, ref: str) -> int:
+    from agent.store.models import Account
+
+    with session_scope(engine_for(settings.database_url)) as session:
+        query = select(Account).where(
+            (Account.reference == ref) | (Account.id == (int(ref) if ref.isdigit() else -1))
+        )
+        found = session.exec(query).first()
+    if found is None:
+        err.print(f"[red]No account {ref!r}.[/] Import accounts or run `pacta db seed` first.")
+        raise typer.Exit(code=2)
+    return found.id or 0
+
+
+@app.command()
+def classify(
+    source: Annotated[
+        typer.FileText, typer.Argument(help="JSON Lines file, or - for standard input")
+    ] = "-",  # type: ignore[assignment]
+) -> None:
+    """Classify debtor messages: JSON Lines in ({"text", "last_agent_message"}), JSON Lines out."""
+    from agent.understanding.offline import classify as classify_text
+
+    failures = 0
+    with source:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text = item["text"]
+                if not isinstance(text, str):
+                    raise TypeError("text must be a string")
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                failures += 1
+                out = {"line": number, "error": f"{type(e).__name__}: {e}"}
+                sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+                continue
+            u = classify_text(text, item.get("last_agent_message"))
+            out = {"text": text, **u.model_dump(mode="json")}
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    if failures:
+        err.print(f"[yellow]{failures} line(s) could not be read[/]")
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+) -> None:
+    """Serve the HTTP API (uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    uvicorn.run(
+        "api.app:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def _safe_url(settings: Settings) -> str:
+    """The database URL without credentials, fit for a terminal or a log."""
+    url = settings.database_url
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def main() -> None:
+    try:
+        app()
+    except NotFoundError as e:
+        err.print(f"[red]{e}[/]")
+        raise SystemExit(2) from e
+
+
+if __name__ == "__main__":
+    main()
