@@ -1,0 +1,681 @@
+"""Guard v1: checks every outbound draft before it can be sent (pure).
+
+Two families of checks:
+
+- Forbidden language (`forbidden.*`), from the data lexicon `policies/lexicon/forbidden.yaml`:
+  threats (seizure, jail, legal action, blacklisting, visits), pressure through third parties,
+  insults, shaming, false urgency, impersonation of a court, lawyer or authority. Matching runs
+  on a normalised copy of the draft (case, accents, spacing and light obfuscation undone), and
+  a negated threat in the same clause ("no habrá ningún embargo") is not a threat. Outcome:
+  `block`.
+- Figures (`figures.*`): every amount, percentage, count of installments, date and bare number
+  in the draft must be one the context allows. Outcome: `redraft` (a template bug or an LLM
+  slip).
+
+`length.*` violations (empty or too long) are also `redraft`.
+
+Rule ids:
+    forbidden.threat.seizure, forbidden.threat.jail, forbidden.threat.legal,
+    forbidden.threat.blacklist, forbidden.threat.visit, forbidden.pressure.third_party,
+    forbidden.insult, forbidden.shaming, forbidden.false_urgency, forbidden.impersonation,
+    figures.unknown_amount, figures.wrong_currency, figures.unknown_percent,
+    figures.unknown_count, figures.unknown_date, figures.unknown_option,
+    figures.unknown_number, length.empty, length.too_long
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from babel.numbers import get_decimal_symbol
+from pydantic import BaseModel, Field
+
+LEXICON_PATH = Path(__file__).parent / "lexicon" / "forbidden.yaml"
+
+Outcome = Literal["pass", "redraft", "block"]
+
+
+class GuardContext(BaseModel):
+    """Every figure a draft may legitimately contain, plus how to read it."""
+
+    currency: str = "MXN"  # ISO 4217
+    locale: str = "es_MX"  # decides how "4.500" / "4,500" is read when ambiguous
+    today: date | None = None  # resolves dates written without a year
+    allowed_amounts: set[Decimal] = Field(default_factory=set)
+    allowed_percentages: set[Decimal] = Field(default_factory=set)  # in points: 15 = 15 %
+    allowed_counts: set[int] = Field(default_factory=set)  # installments, payments, days
+    allowed_dates: set[date] = Field(default_factory=set)
+    allowed_options: set[int] = Field(default_factory=set)  # option numbers shown; empty = any
+    allowed_numbers: set[Decimal] = Field(default_factory=set)  # other bare numbers allowed
+    allowed_literals: set[str] = Field(default_factory=set)  # quoted verbatim (references)
+    max_chars: int | None = 1000
+
+
+class Violation(BaseModel):
+    rule_id: str
+    span: tuple[int, int]  # [start, end) in the draft
+    text: str
+    message: str
+
+
+class Verdict(BaseModel):
+    outcome: Outcome
+    violations: list[Violation] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "pass"
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return sorted({v.rule_id for v in self.violations})
+
+
+def check(draft: str, context: GuardContext) -> Verdict:
+    """Check one draft against the forbidden lexicon and the allowed figures."""
+    violations = _length_violations(draft, context)
+    violations += find_forbidden(draft)
+    violations += find_figure_violations(draft, context)
+    violations.sort(key=lambda v: (v.span[0], v.span[1], v.rule_id))
+    if any(v.rule_id.startswith("forbidden.") for v in violations):
+        outcome: Outcome = "block"
+    elif violations:
+        outcome = "redraft"
+    else:
+        outcome = "pass"
+    return Verdict(outcome=outcome, violations=violations)
+
+
+def _length_violations(draft: str, context: GuardContext) -> list[Violation]:
+    if not draft.strip():
+        return [
+            Violation(
+                rule_id="length.empty",
+                span=(0, len(draft)),
+                text=draft,
+                message="The draft is empty.",
+            )
+        ]
+    if context.max_chars is not None and len(draft) > context.max_chars:
+        return [
+            Violation(
+                rule_id="length.too_long",
+                span=(context.max_chars, len(draft)),
+                text=draft[context.max_chars :],
+                message=f"The draft has {len(draft)} characters (limit {context.max_chars}).",
+            )
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------------------------
+# Forbidden language
+# --------------------------------------------------------------------------------------------
+
+_MACROS = {"{gap}": r"(?: \w+){0,3}", "{gap6}": r"(?: \w+){0,6}"}
+_BOUNDARY = "|"
+
+
+@dataclass(frozen=True)
+class _Category:
+    rule_id: str
+    message: str
+    negatable: bool
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    categories: tuple[_Category, ...]
+    allow: re.Pattern[str] | None
+    negators: frozenset[str]
+    conditional_before_negator: frozenset[str]
+    bridge: frozenset[str]
+    conditionals: frozenset[str]
+
+
+def _expand(pattern: str) -> str:
+    for macro, body in _MACROS.items():
+        pattern = pattern.replace(macro, body)
+    return pattern
+
+
+def _alternation(patterns: Iterable[str]) -> re.Pattern[str]:
+    body = "|".join(f"(?:{_expand(p)})" for p in patterns)
+    return re.compile(rf"\b(?:{body})\b")
+
+
+@lru_cache(maxsize=8)
+def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    categories = tuple(
+        _Category(
+            rule_id=c["id"],
+            message=c.get("message", c["id"]),
+            negatable=bool(c.get("negatable", False)),
+            pattern=_alternation(c["patterns"]),
+        )
+        for c in data["categories"]
+    )
+    allow = data.get("allow") or []
+
+    def words(key: str) -> frozenset[str]:
+        return frozenset(str(w).lower() for w in data.get(key) or [])
+
+    return _Lexicon(
+        categories=categories,
+        allow=_alternation(allow) if allow else None,
+        negators=words("negators"),
+        conditional_before_negator=words("conditional_before_negator"),
+        bridge=words("bridge"),
+        conditionals=words("conditionals"),
+    )
+
+
+_WORD_CHAR = r"(?:[^\W_]|[@$\u0300-\u036f])"
+_TOKEN_RE = re.compile(
+    # "e m b a r g o", "e.m.b.a.r.g.o", "c-4-r-c-e-l": three or more single characters.
+    # The separator must repeat exactly, so "a E.M.B.A.R.G.O" keeps "a" apart.
+    rf"(?P<spaced>(?<![^\W_]){_WORD_CHAR}(?P<sep>[\s.\-_*·]{{1,3}}){_WORD_CHAR}(?![^\W_])"
+    rf"(?:(?P=sep){_WORD_CHAR}(?![^\W_]))+)"
+    # a word, possibly with joiners inside ("em-bargo", "c*rcel", "won't")
+    rf"|(?P<word>{_WORD_CHAR}+(?:[-_*·'’]+{_WORD_CHAR}+)*)"
+    # a clause break
+    r"|(?P<boundary>[.,;:!?¿¡()\[\]{}\"“”«»\n\r|/…]+)"
+)
+_LEET = str.maketrans(
+    {"4": "a", "@": "a", "3": "e", "1": "i", "0": "o", "5": "s", "$": "s", "7": "t"}
+)
+_REPEATS = re.compile(r"(.)\1{2,}")
+_NON_WORD = re.compile(r"[\s.\-_*·'’]+")
+
+
+def _normalise_token(raw: str) -> str:
+    text = unicodedata.normalize("NFD", raw.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _NON_WORD.sub("", text)
+    if any(c.isalpha() for c in text):
+        text = text.translate(_LEET)
+    return _REPEATS.sub(r"\1", text)
+
+
+@dataclass(frozen=True)
+class _Token:
+    norm: str
+    start: int  # in the draft
+    end: int
+
+
+def _tokenise(draft: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    for m in _TOKEN_RE.finditer(draft):
+        if m.lastgroup == "boundary":
+            if not tokens or tokens[-1].norm != _BOUNDARY:
+                tokens.append(_Token(_BOUNDARY, m.start(), m.end()))
+            continue
+        norm = _normalise_token(m.group())
+        if norm:
+            tokens.append(_Token(norm, m.start(), m.end()))
+    return tokens
+
+
+def find_forbidden(draft: str, lexicon: _Lexicon | None = None) -> list[Violation]:
+    """Forbidden-language violations in a draft (negated threats excluded)."""
+    lex = lexicon or load_lexicon()
+    tokens = _tokenise(draft)
+    if not tokens:
+        return []
+    starts: list[int] = []
+    pieces: list[str] = []
+    pos = 0
+    for tok in tokens:
+        starts.append(pos)
+        pieces.append(tok.norm)
+        pos += len(tok.norm) + 1
+    norm = " ".join(pieces)
+
+    def token_range(a: int, b: int) -> tuple[int, int]:
+        first = bisect.bisect_right(starts, a) - 1
+        last = bisect.bisect_right(starts, max(a, b - 1)) - 1
+        return first, last
+
+    allowed: list[tuple[int, int]] = []
+    if lex.allow is not None:
+        allowed = [m.span() for m in lex.allow.finditer(norm)]
+
+    out: list[Violation] = []
+    for cat in lex.categories:
+        for m in cat.pattern.finditer(norm):
+            if m.end() == m.start():
+                continue
+            if any(a <= m.start() and m.end() <= b for a, b in allowed):
+                continue
+            first, last = token_range(m.start(), m.end())
+            if cat.negatable and _is_negated(tokens, first, last, lex):
+                continue
+            span = (tokens[first].start, tokens[last].end)
+            out.append(
+                Violation(
+                    rule_id=cat.rule_id,
+                    span=span,
+                    text=draft[span[0] : span[1]],
+                    message=cat.message,
+                )
+            )
+    return out
+
+
+def _is_negated(tokens: list[_Token], first: int, last: int, lex: _Lexicon) -> bool:
+    negated = False
+    for j in range(first - 1, max(-1, first - 9), -1):
+        word = tokens[j].norm
+        if word == _BOUNDARY:
+            break
+        if word in lex.negators:
+            before = tokens[j - 1].norm if j > 0 else ""
+            negated = before not in lex.conditional_before_negator
+            break
+        if word not in lex.bridge:
+            break
+    if not negated:
+        return False
+    # "no habrá embargo si pagas hoy" is still a threat.
+    for tok in tokens[last + 1 :]:
+        if tok.norm == _BOUNDARY:
+            break
+        if tok.norm in lex.conditionals:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+_MONTHS = {
+    "enero": 1,
+    "febrero": 2,
+    "marzo": 3,
+    "abril": 4,
+    "mayo": 5,
+    "junio": 6,
+    "julio": 7,
+    "agosto": 8,
+    "septiembre": 9,
+    "setiembre": 9,
+    "octubre": 10,
+    "noviembre": 11,
+    "diciembre": 12,
+    "ene": 1,
+    "feb": 2,
+    "mar": 3,
+    "abr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "ago": 8,
+    "sept": 9,
+    "sep": 9,
+    "set": 9,
+    "oct": 10,
+    "nov": 11,
+    "dic": 12,
+}
+_MONTH_RE = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b"
+_WEEKDAYS = r"(?:lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo)"
+
+_NUMBER_WORDS = {
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "siete": 7,
+    "ocho": 8,
+    "nueve": 9,
+    "diez": 10,
+    "once": 11,
+    "doce": 12,
+    "trece": 13,
+    "catorce": 14,
+    "quince": 15,
+    "dieciséis": 16,
+    "dieciseis": 16,
+    "dieciocho": 18,
+    "veinte": 20,
+    "veinticuatro": 24,
+    "treinta": 30,
+    "treinta y seis": 36,
+}
+_NUMBER_WORDS_RE = "(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+
+_NUM = r"\d+(?:[.,]\d+)*"
+_CODES = r"(?:USD|MXN|COP|CLP|PEN|ARS|EUR)"
+_CURRENCY_WORDS = (
+    r"(?:pesos?|soles|d[oó]lares|d[oó]lar|euros?)"
+    r"(?:\s+(?:mexicanos|colombianos|chilenos|argentinos|americanos|estadounidenses))?\b"
+)
+_MULT = r"(?:\s+(?P<mult>millones|mill[oó]n|mil)\b(?:\s+de\b)?)?"
+
+_KEYCAP_RE = re.compile(r"(?P<n>\d{1,2})\ufe0f?\u20e3|(?P<ten>\U0001f51f)")
+_OPTION_RE = re.compile(
+    r"\b(?:opci[oó]n|alternativa)\s*(?:n[°º.o]\s*|#\s*|n[uú]mero\s*)?(?P<n>\d{1,2})\b",
+    re.IGNORECASE,
+)
+_LINE_NUMBER_RE = re.compile(r"^[ \t]*(?:[-•*]\s*)?(?P<n>\d{1,2})[).](?=\s)", re.MULTILINE)
+
+_ISO_DATE_RE = re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?!\d)")
+_NUMERIC_DATE_RE = re.compile(
+    r"(?<![\d.,/])(?P<day>\d{1,2})[/-](?P<month>\d{1,2})(?:[/-](?P<year>\d{4}|\d{2}))?(?![\d/])"
+)
+_TEXT_DATE_RE = re.compile(
+    rf"(?:{_WEEKDAYS}\s*,?\s+)?(?<!\d)(?P<day>\d{{1,2}})(?:º|°|ro|o)?\s+(?:de\s+)?"
+    rf"(?P<month>{_MONTH_RE})(?:\s*,?\s+(?:de\s+|del\s+)?(?P<year>\d{{4}})(?!\d))?",
+    re.IGNORECASE,
+)
+_MONTH_FIRST_DATE_RE = re.compile(
+    rf"\b(?P<month>{_MONTH_RE})\s+(?P<day>\d{{1,2}})(?!\d)(?!\s*(?:%|de\b))"
+    rf"(?:\s*,?\s+(?:de\s+)?(?P<year>\d{{4}})(?!\d))?",
+    re.IGNORECASE,
+)
+_MONEY_PREFIX_RE = re.compile(
+    rf"(?P<sym>US\$|U\$S|MX\$|COL\$|CLP\$|CL\$|AR\$|S/\.?|(?<![A-Za-z]){_CODES}|\$|€)"
+    rf"\s?(?P<num>{_NUM}){_MULT}(?:\s*(?P<word>(?<![A-Za-z]){_CODES}\b|(?i:{_CURRENCY_WORDS})))?"
+)
+_MONEY_SUFFIX_RE = re.compile(
+    rf"(?<![\d.,])(?P<num>{_NUM}){_MULT}\s*"
+    rf"(?P<word>€|(?<![A-Za-z]){_CODES}\b|(?i:{_CURRENCY_WORDS}))"
+)
+_PERCENT_RE = re.compile(rf"(?<![\d.,])(?P<num>{_NUM})\s?(?:%|por\s?ciento\b)", re.IGNORECASE)
+_COUNT_RE = re.compile(
+    rf"(?<![\w.,])(?P<num>\d+|{_NUMBER_WORDS_RE})\s+"
+    r"(?:(?:c[oó]modas|peque[nñ]as|iguales|sencillas)\s+)?"
+    r"(?P<noun>cuotas?|pagos?|mensualidad(?:es)?|parcialidad(?:es)?|abonos?|quincenas?|meses|mes"
+    r"|semanas?|plazos?|exhibiciones|d[ií]as)\b",
+    re.IGNORECASE,
+)
+_DAY_ONLY_RE = re.compile(
+    r"\b(?:el|los|del|al|cada|d[ií]a|d[ií]as)\s+(?:d[ií]as?\s+)?(?P<day>\d{1,2})(?:º|°)?"
+    r"(?![\d])(?![.,]\d)",
+    re.IGNORECASE,
+)
+_BARE_NUMBER_RE = re.compile(_NUM)
+
+_FILLER = "\x00"
+
+_PESO_CURRENCIES = frozenset({"MXN", "COP", "CLP", "ARS", "UYU", "DOP", "CUP", "PHP"})
+
+
+def _currency_of_marker(marker: str) -> frozenset[str] | None:
+    """The currencies a symbol, code or word can denote; None = compatible with any."""
+    m = marker.strip().lower()
+    if m in {"$"}:
+        return None
+    if m in {"€", "eur"} or m.startswith("euro"):
+        return frozenset({"EUR"})
+    if m in {"s/", "s/.", "pen", "soles"}:
+        return frozenset({"PEN"})
+    if m in {"us$", "u$s", "usd"} or m.startswith(("dólar", "dolar")):
+        return frozenset({"USD"})
+    if m in {"mx$", "mxn"}:
+        return frozenset({"MXN"})
+    if m in {"col$", "cop"}:
+        return frozenset({"COP"})
+    if m in {"cl$", "clp$", "clp"}:
+        return frozenset({"CLP"})
+    if m in {"ar$", "ars"}:
+        return frozenset({"ARS"})
+    if m.startswith("peso"):
+        nationality = m.split()[-1] if " " in m else ""
+        by_nationality = {
+            "mexicanos": "MXN",
+            "colombianos": "COP",
+            "chilenos": "CLP",
+            "argentinos": "ARS",
+        }
+        if nationality in by_nationality:
+            return frozenset({by_nationality[nationality]})
+        return _PESO_CURRENCIES
+    return None
+
+
+def _number_candidates(text: str, locale: str) -> list[Decimal]:
+    """Readings of a written number, the locale's preferred one first.
+
+    "4,500" is 4500 in es_MX and may be 4.5 in es_CO; both readings are returned when only
+    one separator occurs once before exactly three digits.
+    """
+    seps = [c for c in text if c in ".,"]
+    try:
+        if not seps:
+            return [Decimal(text)]
+        if len(set(seps)) == 2:
+            dec = seps[-1]
+            group = "," if dec == "." else "."
+            if text.count(dec) > 1:
+                return []
+            integer, frac = text.rsplit(dec, 1)
+            return [Decimal(integer.replace(group, "") + "." + frac)]
+        sep = seps[0]
+        if len(seps) > 1:
+            return [Decimal(text.replace(sep, ""))]
+        integer, frac = text.split(sep)
+        as_decimal = Decimal(integer + "." + frac)
+        if len(frac) != 3:
+            return [as_decimal]
+        as_thousands = Decimal(integer + frac)
+        try:
+            decimal_symbol = get_decimal_symbol(locale)
+        except Exception:  # unknown locale: read it as es_MX would
+            decimal_symbol = "."
+        if sep == decimal_symbol:
+            return [as_decimal, as_thousands]
+        return [as_thousands, as_decimal]
+    except InvalidOperation:
+        return []
+
+
+def _fmt(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+
+
+class _Scanner:
+    """Walks the draft once per figure kind; what one kind claims, later kinds do not see."""
+
+    def __init__(self, draft: str, context: GuardContext):
+        self.draft = draft
+        self.work = draft
+        self.ctx = context
+        self.violations: list[Violation] = []
+
+    def take(self, start: int, end: int) -> None:
+        self.work = self.work[:start] + _FILLER * (end - start) + self.work[end:]
+
+    def matches(self, pattern: re.Pattern[str]) -> Iterable[re.Match[str]]:
+        for m in list(pattern.finditer(self.work)):
+            if _FILLER in m.group():  # overlaps something already claimed
+                continue
+            yield m
+
+    def flag(self, rule_id: str, span: tuple[int, int], message: str) -> None:
+        self.violations.append(
+            Violation(
+                rule_id=rule_id, span=span, text=self.draft[span[0] : span[1]], message=message
+            )
+        )
+
+    # -- the passes, in order ---------------------------------------------------------------
+
+    def literals(self) -> None:
+        lowered = self.work.lower()
+        for literal in sorted((s for s in self.ctx.allowed_literals if s), key=len, reverse=True):
+            needle = literal.lower()
+            start = lowered.find(needle)
+            while start != -1:
+                self.take(start, start + len(needle))
+                start = lowered.find(needle, start + len(needle))
+
+    def options(self) -> None:
+        allowed = self.ctx.allowed_options
+        for pattern in (_KEYCAP_RE, _OPTION_RE, _LINE_NUMBER_RE):
+            for m in self.matches(pattern):
+                number = 10 if m.groupdict().get("ten") else int(m.group("n"))
+                if allowed and number not in allowed:
+                    self.flag(
+                        "figures.unknown_option",
+                        m.span(),
+                        f"Option {number} is not one of the options offered.",
+                    )
+                self.take(*m.span())
+
+    def dates(self) -> None:
+        for pattern in (_ISO_DATE_RE, _NUMERIC_DATE_RE, _TEXT_DATE_RE, _MONTH_FIRST_DATE_RE):
+            for m in self.matches(pattern):
+                month_text = m.group("month")
+                month = int(month_text) if month_text.isdigit() else _MONTHS[month_text.lower()]
+                day = int(m.group("day"))
+                year = m.group("year")
+                year_n = None
+                if year:
+                    year_n = int(year) + (2000 if len(year) == 2 else 0)
+                readings = [(day, month)]
+                if pattern is _NUMERIC_DATE_RE and self.ctx.locale.endswith("_US"):
+                    readings.append((month, day))
+                if not any(self._date_allowed(d, mo, year_n) for d, mo in readings):
+                    self.flag(
+                        "figures.unknown_date", m.span(), "Date not in the offer or the account."
+                    )
+                self.take(*m.span())
+
+    def _date_allowed(self, day: int, month: int, year: int | None) -> bool:
+        allowed = self.ctx.allowed_dates
+        if year is not None:
+            try:
+                return date(year, month, day) in allowed
+            except ValueError:
+                return False
+        today = self.ctx.today
+        if today is None:
+            return any(d.month == month and d.day == day for d in allowed)
+        occurrences = []
+        for y in (today.year - 1, today.year, today.year + 1):
+            try:
+                occurrences.append(date(y, month, day))
+            except ValueError:
+                continue
+        if not occurrences:
+            return False
+        nearest = min(occurrences, key=lambda d: abs((d - today).days))
+        return nearest in allowed
+
+    def money(self) -> None:
+        for pattern in (_MONEY_PREFIX_RE, _MONEY_SUFFIX_RE):
+            for m in self.matches(pattern):
+                markers = [g for g in (m.groupdict().get("sym"), m.group("word")) if g]
+                wrong = [
+                    x
+                    for x in markers
+                    if (c := _currency_of_marker(x)) is not None
+                    and self.ctx.currency.upper() not in c
+                ]
+                values = self._values(m)
+                if wrong:
+                    self.flag(
+                        "figures.wrong_currency",
+                        m.span(),
+                        f"Currency {wrong[0]!r} is not {self.ctx.currency}.",
+                    )
+                elif not any(v in self.ctx.allowed_amounts for v in values):
+                    shown = _fmt(values[0]) if values else m.group("num")
+                    self.flag(
+                        "figures.unknown_amount",
+                        m.span(),
+                        f"Amount {shown} is not in the offer or the account.",
+                    )
+                self.take(*m.span())
+
+    def _values(self, m: re.Match[str]) -> list[Decimal]:
+        mult = (m.group("mult") or "").lower()
+        factor = Decimal(1)
+        if mult == "mil":
+            factor = Decimal(1000)
+        elif mult.startswith("mill"):
+            factor = Decimal(1_000_000)
+        return [v * factor for v in _number_candidates(m.group("num"), self.ctx.locale)]
+
+    def percents(self) -> None:
+        for m in self.matches(_PERCENT_RE):
+            values = _number_candidates(m.group("num"), self.ctx.locale)
+            if not any(v in self.ctx.allowed_percentages for v in values):
+                shown = _fmt(values[0]) if values else m.group("num")
+                self.flag(
+                    "figures.unknown_percent", m.span(), f"Percentage {shown} is not in the offer."
+                )
+            self.take(*m.span())
+
+    def counts(self) -> None:
+        for m in self.matches(_COUNT_RE):
+            raw = m.group("num").lower()
+            number = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+            if number not in self.ctx.allowed_counts:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"Count {number} ({m.group('noun')}) is not in the offer.",
+                )
+            self.take(*m.span())
+
+    def day_only(self) -> None:
+        for m in self.matches(_DAY_ONLY_RE):
+            day = int(m.group("day"))
+            ok = any(d.day == day for d in self.ctx.allowed_dates)
+            ok = ok or day in self.ctx.allowed_options
+            if not ok:
+                span = m.span("day")
+                self.flag(
+                    "figures.unknown_date",
+                    span,
+                    f"Day {day} is not the day of any date in the offer.",
+                )
+            self.take(*m.span())
+
+    def bare_numbers(self) -> None:
+        ctx = self.ctx
+        allowed: set[Decimal] = set(ctx.allowed_amounts) | set(ctx.allowed_numbers)
+        allowed |= set(ctx.allowed_percentages)
+        allowed |= {Decimal(n) for n in ctx.allowed_counts | ctx.allowed_options}
+        allowed |= {Decimal(d.day) for d in ctx.allowed_dates}
+        allowed |= {Decimal(d.year) for d in ctx.allowed_dates}
+        for m in self.matches(_BARE_NUMBER_RE):
+            values = _number_candidates(m.group(), ctx.locale)
+            if not any(v in allowed for v in values):
+                self.flag(
+                    "figures.unknown_number",
+                    m.span(),
+                    f"Number {m.group()} matches nothing in the offer or the account.",
+                )
+            self.take(*m.span())
+
+
+def find_figure_violations(draft: str, context: GuardContext) -> list[Violation]:
+    """Figures in the draft that the context does not allow."""
+    scanner = _Scanner(draft, context)
+    scanner.literals()
+    scanner.options()
+    scanner.dates()
+    scanner.money()
+    scanner.percents()
+    scanner.counts()
+    scanner.day_only()
+    scanner.bare_numbers()
+    return scanner.violations
