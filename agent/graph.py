@@ -14,32 +14,26 @@ from zoneinfo import ZoneInfo
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from policies.formatting import locale_for
-from policies.guard import check
-from policies.mandate import Mandate
-from policies.offers import compute_offer, evaluate_counteroffer
 from sqlalchemy import Engine
 
 from agent import store
 from agent.actions import Action, ReplyFacts
 from agent.decide import PolicyAsk, Situation, decide
-from agent.drafting import guard_context, render_reply, safe_reply
+from agent.drafting import draft_and_guard, render_reply
 from agent.state import ConversationState
 from agent.store.db import session_scope
 from agent.store.models import Stage
 from agent.understanding.offline import classify
 from agent.understanding.schema import Understanding
+from policies.formatting import locale_for
+from policies.mandate import Mandate, UnsupportedCurrencyError
+from policies.offers import NothingToSettleError, compute_offer, evaluate_counteroffer
 from policies.plans import (
     AccountSnapshot,
     Counteroffer,
     CounterofferOutcome,
     Offer,
     PaymentPlan,
-)
-
-# Said when even the safe template fails the guard: no figures, no claims.
-LAST_RESORT_REPLY = (
-    "Gracias por tu mensaje. Una persona de nuestro equipo te responderá por este medio."
 )
 
 
@@ -107,6 +101,19 @@ class TurnNodes:
 
     # -- offer -------------------------------------------------------------------------
     def offer(self, state: ConversationState) -> dict[str, Any]:
+        try:
+            return self._ask_policy(state)
+        except (NothingToSettleError, UnsupportedCurrencyError) as e:
+            # Nothing the mandate lets the agent offer (paid up, unknown currency): a person checks.
+            reason = "nothing_to_settle" if isinstance(e, NothingToSettleError) else "no_mandate"
+            return {
+                "action": Action.handoff.value,
+                "handoff_reason": reason,
+                "effects": {"stage": Stage.handed_off.value, "handoff_reason": reason},
+                "pending_plan": None,
+            }
+
+    def _ask_policy(self, state: ConversationState) -> dict[str, Any]:
         account = AccountSnapshot.model_validate(state["account"])
         today = _today(state["now"], account.timezone)
         offer = _offer(state)
@@ -141,8 +148,11 @@ class TurnNodes:
     def draft(self, state: ConversationState) -> dict[str, Any]:
         action = Action(state["action"])
         facts = self._facts(state, action)
-        seed = f"{state['conversation_id']}:{state['inbound_message_id']}"
-        return {"facts": facts.model_dump(mode="json"), "draft": render_reply(action, facts, seed)}
+        try:
+            draft: str | None = render_reply(action, facts, _seed(state))
+        except Exception:  # a broken template: the guard step records it and falls back
+            draft = None
+        return {"facts": facts.model_dump(mode="json"), "draft": draft}
 
     def _facts(self, state: ConversationState, action: Action) -> ReplyFacts:
         account = AccountSnapshot.model_validate(state["account"])
@@ -176,14 +186,9 @@ class TurnNodes:
     def guard(self, state: ConversationState) -> dict[str, Any]:
         action = Action(state["action"])
         facts = ReplyFacts.model_validate(state["facts"])
-        context = guard_context(facts)
-        verdict = check(state["draft"], context)
-        reply = state["draft"]
-        fallback = verdict.outcome != "pass"
-        if fallback:
-            reply = safe_reply(action, facts)
-            if check(reply, context).outcome != "pass":
-                reply = LAST_RESORT_REPLY
+        reply, verdict, fallback = draft_and_guard(
+            action, facts, _seed(state), draft=state.get("draft")
+        )
         return {
             "guard": {**verdict.model_dump(mode="json"), "fallback": fallback},
             "reply": reply,
@@ -244,6 +249,11 @@ def build_graph(
     g.add_edge("guard", "respond")
     g.add_edge("respond", END)
     return g.compile(checkpointer=checkpointer)
+
+
+def _seed(state: ConversationState) -> str:
+    """Variant choice: stable per message, different across turns and conversations."""
+    return f"{state['conversation_id']}:{state['inbound_message_id']}"
 
 
 def _offer(state: ConversationState) -> Offer | None:

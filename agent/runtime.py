@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
-from policies.mandate import Mandate, load_mandate
 from sqlalchemy import Engine
 
 from agent import store
 from agent.config import Settings, get_settings
 from agent.graph import build_graph
 from agent.store.db import engine_for, session_scope
+from policies.mandate import Mandate, load_mandate
 
 MAX_TEXT_CHARS = 4096  # WhatsApp's own limit for a text body
 

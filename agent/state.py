@@ -57,7 +57,7 @@ class ConversationState(TypedDict, total=False):
     counter_reason: str
     effects: Effects
     facts: dict[str, Any]  # ReplyFacts dump
-    draft: str
+    draft: str | None
     guard: dict[str, Any]
     reply: str
     agreement_id: int | None
