@@ -14,6 +14,7 @@ from enum import StrEnum
 from agent.actions import Action
 from agent.state import Effects
 from agent.store.models import Stage
+from agent.understanding.offline import affirms_identity
 from agent.understanding.schema import Intent, Period, Understanding
 from policies.plans import Counteroffer, Frequency
 
@@ -88,7 +89,7 @@ def decide(u: Understanding, s: Situation) -> Decision:
 def _identity(u: Understanding, s: Situation) -> Decision:
     if s.identity_method == "name":
         asked = s.last_action == Action.verify_identity
-        if asked and u.intent is Intent.accept:
+        if asked and (u.intent is Intent.accept or affirms_identity(s.text)):
             return _verified_now()
         if asked and u.intent in (Intent.reject, Intent.wrong_person):
             return Decision(Action.wrong_party, {"stage": Stage.wrong_party})

@@ -82,6 +82,8 @@ def test_name_check_when_no_document_on_file():
     assert decide(u(Intent.other), s).action is Action.verify_identity
     asked = replace(s, last_action="verify_identity")
     assert decide(u(Intent.accept), asked).action is Action.inform
+    assert decide(u(Intent.other), replace(asked, text="sí, soy yo")).action is Action.inform
+    assert decide(u(Intent.other), replace(asked, text="hola")).action is Action.verify_identity
     assert decide(u(Intent.reject), asked).action is Action.wrong_party
 
 
