@@ -8,6 +8,7 @@ half-finished negotiation up where it was.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -88,7 +89,7 @@ class TurnNodes:
         d = decide(u, situation)
         update: dict[str, Any] = {
             "action": d.action.value if d.action else "",
-            "effects": d.effects,
+            "effects": {k: v.value if isinstance(v, Enum) else v for k, v in d.effects.items()},
             "handoff_reason": d.handoff_reason,
             "counter_reason": "",
             "ask": d.ask.value if d.ask else "",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,9 @@ from agent.store.db import engine_for, session_scope, upgrade
 
 if TYPE_CHECKING:
     from agent.runtime import Negotiator
+
+# Checkpoints must hold plain data only: fail on any type LangGraph would have to guess.
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
 
 # A Tuesday morning in Mexico City: inside every contact window, no holiday.
 NOW = datetime(2026, 3, 10, 11, 0, tzinfo=ZoneInfo("America/Mexico_City"))
