@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
+    # WhatsApp Cloud API. With no token the sandbox channel is used: nothing leaves the machine.
+    whatsapp_api_url: str = "https://graph.facebook.com/v25.0"
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None  # signs webhooks (X-Hub-Signature-256)
+    whatsapp_verify_token: SecretStr | None = None  # answers Meta's GET handshake
+    # HTTP API keys: "key:role,key:role" with roles admin, supervisor, qa.
+    api_keys: SecretStr = SecretStr("")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)  # request bodies larger get 413
+    background: bool = True  # run the worker and the dispatcher inside `pacta serve`
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
@@ -32,6 +43,20 @@ class Settings(BaseSettings):
         if self.llm is None:
             self.llm = "openai" if os.environ.get("OPENAI_API_KEY") else "offline"
         return self
+
+    @property
+    def channel(self) -> Literal["cloud", "sandbox"]:
+        return "cloud" if self.whatsapp_token else "sandbox"
+
+    def api_key_roles(self) -> dict[str, str]:
+        """{key: role} from PACTA_API_KEYS; a malformed entry is a configuration error."""
+        roles: dict[str, str] = {}
+        for item in filter(None, (x.strip() for x in self.api_keys.get_secret_value().split(","))):
+            key, sep, role = item.rpartition(":")
+            if not sep or not key or role not in {"admin", "supervisor", "qa"}:
+                raise ValueError("PACTA_API_KEYS entries must look like key:admin|supervisor|qa")
+            roles[key] = role
+        return roles
 
     @property
     def checkpoints(self) -> Path:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from agent import store
 from agent.actions import Action, ReplyFacts
+from agent.buttons import reply_buttons
 from agent.decide import PolicyAsk, Situation, decide
 from agent.drafting import draft_and_guard, render_reply
 from agent.state import ConversationState
@@ -92,6 +93,12 @@ class TurnNodes:
             "effects": {k: v.value if isinstance(v, Enum) else v for k, v in d.effects.items()},
             "handoff_reason": d.handoff_reason,
             "counter_reason": "",
+            "counter_outcome": "",
+            # Per-turn outputs start empty: nothing of the previous turn may leak into this one.
+            "draft": None,
+            "buttons": [],
+            "guard": {},
+            "reply": "",
             "ask": d.ask.value if d.ask else "",
             "ask_option": d.option,
             "ask_counter": d.counteroffer.model_dump(mode="json") if d.counteroffer else None,
@@ -153,7 +160,11 @@ class TurnNodes:
             draft: str | None = render_reply(action, facts, _seed(state))
         except Exception:  # a broken template: the guard step records it and falls back
             draft = None
-        return {"facts": facts.model_dump(mode="json"), "draft": draft}
+        return {
+            "facts": facts.model_dump(mode="json"),
+            "draft": draft,
+            "buttons": reply_buttons(action, facts),
+        }
 
     def _facts(self, state: ConversationState, action: Action) -> ReplyFacts:
         account = AccountSnapshot.model_validate(state["account"])

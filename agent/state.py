@@ -58,6 +58,7 @@ class ConversationState(TypedDict, total=False):
     effects: Effects
     facts: dict[str, Any]  # ReplyFacts dump
     draft: str | None
+    buttons: list[dict[str, str]]  # reply buttons sent with the reply
     guard: dict[str, Any]
     reply: str
     agreement_id: int | None

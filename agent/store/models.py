@@ -65,6 +65,8 @@ class Debtor(SQLModel, table=True):
     name: str
     phone: str = Field(index=True, unique=True)  # E.164
     document_last4: str | None = None  # only what identity checks need, never the full ID
+    wa_user_id: str | None = Field(default=None, index=True)  # WhatsApp business-scoped user id
+    whatsapp_opt_in_at: datetime | None = _when(default=None)  # required for business-initiated
     opted_out_at: datetime | None = _when(default=None)
     created_at: datetime = _when(default_factory=utcnow)
 
@@ -100,6 +102,8 @@ class Conversation(SQLModel, table=True):
     stage: Stage = Field(default=Stage.new, sa_type=String(40), index=True)
     identity_verified: bool = False
     handoff_reason: str | None = None
+    last_inbound_at: datetime | None = _when(default=None)  # opens WhatsApp's 24-hour window
+    media_notice_sent: bool = False  # "only text for now" is said once per conversation
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
 
@@ -108,15 +112,24 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     direction: Direction = Field(sa_type=String(16))
+    kind: str = "text"  # text | button | interactive | reaction | image | audio | ... | template
     body: str
+    # Structured parts: reply buttons offered, the button pressed, template name and params...
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     wamid: str | None = Field(default=None, unique=True)  # WhatsApp message id, when known
     reply_to_id: int | None = Field(default=None, foreign_key="message.id", unique=True)
     action: str | None = None  # outbound: the action it words
     intent: str | None = None  # inbound: what understanding made of it
-    status: str = (
-        "received"  # inbound: received|processed; outbound: queued|sent|delivered|read|failed
-    )
+    # inbound: received | processing | processed
+    # outbound: queued | sending | sent | delivered | read | failed | undeliverable | dead_letter
+    status: str = Field(default="received", index=True)
     guard_outcome: str | None = None
+    attempts: int = 0
+    claimed_at: datetime | None = _when(default=None)  # a worker's lease on the message
+    next_attempt_at: datetime | None = _when(default=None, index=True)
+    sent_at: datetime | None = _when(default=None)
+    error_code: int | None = None
+    error: str | None = None
     created_at: datetime = _when(default_factory=utcnow)
 
 
@@ -183,3 +196,29 @@ class AuditEvent(SQLModel, table=True):
     agreement_id: int | None = Field(default=None, foreign_key="agreement.id")
     rule_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class MessageStatusEvent(SQLModel, table=True):
+    """A status webhook for an outbound message (sent, delivered, read, failed), stored as seen."""
+
+    __table_args__ = (UniqueConstraint("wamid", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    wamid: str = Field(index=True)
+    status: str
+    at: datetime = _when()
+    error_code: int | None = None
+    error_title: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class UnmatchedInbound(SQLModel, table=True):
+    """An inbound message from a sender no account matches: kept, never dropped."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    wamid: str = Field(unique=True)
+    sender: str  # phone (E.164) or WhatsApp user id, as received
+    kind: str
+    body: str = ""
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = _when(default_factory=utcnow)

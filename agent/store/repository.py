@@ -221,6 +221,8 @@ def record_turn(session: Session, state: dict[str, Any]) -> TurnOutcome:
             conversation_id=conversation.id or 0,
             direction=Direction.outbound,
             body=state["reply"],
+            kind="interactive" if state.get("buttons") else "text",
+            payload={"buttons": state["buttons"]} if state.get("buttons") else {},
             reply_to_id=inbound.id,
             action=state["action"],
             status="queued",

@@ -67,6 +67,17 @@ def test_hardship_conversation_ends_in_a_stored_installment_agreement(
     assert all(m.status == "processed" for m in inbound)
     assert {m.reply_to_id for m in outbound} == {m.id for m in inbound}
     assert all(m.guard_outcome == "pass" for m in outbound)
+    by_action = {m.action: m for m in outbound}
+    option_ids = [b["id"] for b in by_action["inform"].payload["buttons"]]
+    assert option_ids == ["option:1", "option:2", "option:3"]
+    assert all(len(b["title"]) <= 20 for b in by_action["inform"].payload["buttons"])
+    assert [b["id"] for b in by_action["confirm_plan"].payload["buttons"]] == [
+        "confirm:yes",
+        "confirm:no",
+    ]
+    assert (
+        by_action["verify_identity"].payload == {} and by_action["verify_identity"].kind == "text"
+    )
 
     kinds = [e.kind for e in rows(engine, AuditEvent, conversation_id=conv)]
     for kind in ("identity.verified", "offer.presented", "counteroffer.evaluated"):

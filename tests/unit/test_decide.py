@@ -180,3 +180,12 @@ def test_writing_after_opting_out_opts_back_in():
     d = decide(u(Intent.info_request), s)
     assert d.effects.get("opt_in_again") is True
     assert d.action is Action.inform
+
+
+def test_pressed_buttons_read_as_typed_answers():
+    from agent.buttons import button_text
+
+    assert button_text("option:3", "3. 6 quincenales") == "3"
+    assert button_text("confirm:yes") == "sí"
+    assert button_text("confirm:no") == "no"
+    assert button_text("something-else", "Hablar con asesor") == "Hablar con asesor"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 09:20:09.928668
+Create Date: 2026-11-23 10:06:13.034368
 """
 
 from collections.abc import Sequence
@@ -27,13 +27,45 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("document_last4", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("wa_user_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column(
+            "whatsapp_opt_in_at", agent.store.types.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("opted_out_at", agent.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", agent.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("debtor", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_debtor_phone"), ["phone"], unique=True)
+        batch_op.create_index(batch_op.f("ix_debtor_wa_user_id"), ["wa_user_id"], unique=False)
 
+    op.create_table(
+        "messagestatusevent",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("wamid", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("at", agent.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("error_code", sa.Integer(), nullable=True),
+        sa.Column("error_title", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("raw", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("wamid", "status"),
+    )
+    with op.batch_alter_table("messagestatusevent", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_messagestatusevent_wamid"), ["wamid"], unique=False)
+
+    op.create_table(
+        "unmatchedinbound",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("wamid", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("body", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("received_at", agent.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("wamid"),
+    )
     op.create_table(
         "account",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -68,6 +100,8 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(length=40), nullable=False),
         sa.Column("identity_verified", sa.Boolean(), nullable=False),
         sa.Column("handoff_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("last_inbound_at", agent.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("media_notice_sent", sa.Boolean(), nullable=False),
         sa.Column("created_at", agent.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", agent.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -141,13 +175,21 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("conversation_id", sa.Integer(), nullable=False),
         sa.Column("direction", sa.String(length=16), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("body", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("wamid", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("reply_to_id", sa.Integer(), nullable=True),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("intent", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("guard_outcome", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_at", agent.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", agent.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", agent.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("error_code", sa.Integer(), nullable=True),
+        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("created_at", agent.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
@@ -165,6 +207,10 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_message_conversation_id"), ["conversation_id"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_message_next_attempt_at"), ["next_attempt_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_message_status"), ["status"], unique=False)
 
     op.create_table(
         "approval",
@@ -259,6 +305,8 @@ def downgrade() -> None:
 
     op.drop_table("approval")
     with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_message_status"))
+        batch_op.drop_index(batch_op.f("ix_message_next_attempt_at"))
         batch_op.drop_index(batch_op.f("ix_message_conversation_id"))
 
     op.drop_table("message")
@@ -282,7 +330,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_account_debtor_id"))
 
     op.drop_table("account")
+    op.drop_table("unmatchedinbound")
+    with op.batch_alter_table("messagestatusevent", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_messagestatusevent_wamid"))
+
+    op.drop_table("messagestatusevent")
     with op.batch_alter_table("debtor", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_debtor_wa_user_id"))
         batch_op.drop_index(batch_op.f("ix_debtor_phone"))
 
     op.drop_table("debtor")
