@@ -52,6 +52,7 @@ OPT_OUT = _rx(
     r"envien|envies|contacten|contactes|contacte|llamen|molesten|molestes|moleste|fastidien|"
     r"fastidies|jodan|jodas|hinchen|chinguen|frieguen|marquen|hueveen|huevees|weveen|webeen|"
     r"rompan|jeringuen)\b",
+    r"(?<!\bno me )(?<!\bno nos )(?<!\bno )"
     r"\bdej\w* de (?:escrib|mand|envi|contact|llam|molest|fastidi|jod|ching|hostig|acos|insist|"
     r"busc|fregar|friegu|hinch)\w*",
     r"\bno (?:quiero|deseo|quiere|queremos) (?:recibir|seguir recibiendo|volver a recibir|"
@@ -229,6 +230,9 @@ PAY_NOW = _rx(
     r"\b(?:how|where) (?:can|do) i pay\b",
     r"\b(?:quiero|deseo|voy a) pagar ?(?:[,.!?]|$)",
     r"\blink de pago\b|\benlace de pago\b",
+    r"\b(?:link|enlace|liga|cuenta|datos) (?:pa|para) (?:pagar|depositar|transferir)\b",
+    r"\b(?:por|con|via|en) (?:yape|plin|nequi|daviplata|oxxo|bizum|mercado ?pago|zelle|paypal|"
+    r"spei|pse|efecty|rapipago|pago ?facil)\b",
     r"\ba nombre de quien\b",
     r"\b(?:en|a) que (?:banco|cuenta|numero|alias|cbu|clabe|tienda|lugar) (?:le |te |les |lo )?"
     r"(?:pag|deposit|transfier|consign|yape|abon|mand)\w*",
@@ -364,9 +368,17 @@ AMOUNT = _rx(
     r"\bes lo maximo que\b",
     r"\bno me da para mas\b",
     r"\bes un robo\b|\bque robo\b|\bun abuso\b|\bque abuso\b",
+    r"\bno (?:se|sabemos) si (?:me |nos )?(?:alcance|alcanza|alcanzaria|llegue|llego)\b",
+    r"\blo (?:maximo|mas) que (?:puedo|podria|alcanzo|llego)\b",
+    r"\bsi me (?:hacen|dan|haces|das|hace|da|hacen un|dejan) (?:el |un |algun )?"
+    r"(?:descuento|rebaja|quita)\b",
+    r"\b(?:cobran|cobra|cobraron|cobro|cargan|cargaron|meten|metieron) [^.?!]{0,30}\bque nunca "
+    r"(?:me |nos )?(?:explicaron|dijeron|informaron|avisaron)\b",
 )
 DISPUTE = _rx(
     r"\bcobr\w* de mas\b",
+    r"\bcobr\w* (?:hasta )?lo que no (?:debo|debia|debemos)\b",
+    r"\bme (?:vuelven|volvieron|quieren volver) a cobrar\b",
     r"\b(?:cobr\w*|pid\w*|piden) (?:el doble|el triple)\b|\bel doble de lo que\b",
     r"\b(?:cobro|monto|cantidad|cifra|saldo|cuenta|cargo|calculo) (?:esta|estan|es) "
     r"(?:mal|equivocad\w*|incorrect\w*|errone\w*)",
