@@ -31,6 +31,7 @@ class Action(StrEnum):
     confirm_opt_out = "confirm_opt_out"
     wrong_party = "wrong_party"  # apologise; never disclose anything
     clarify = "clarify"  # not understood: ask again, briefly
+    media_not_supported = "media_not_supported"  # a sticker, photo, audio...: only text for now
 
 
 class ReplyFacts(BaseModel):

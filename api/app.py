@@ -1,10 +1,13 @@
-"""The FastAPI application. `/healthz` now; later issues add the webhook, /v1 and pages."""
+"""The FastAPI application: health, the WhatsApp webhook, the sandbox and the simulator."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
@@ -12,14 +15,52 @@ from agent.config import Settings, get_settings
 from agent.store.db import engine_for
 
 VERSION = "0.1.0"
+log = logging.getLogger("pacta.app")
 
 
-def get_engine(settings: Annotated[Settings, Depends(get_settings)]) -> Engine:
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(settings: Annotated[Settings, Depends(get_app_settings)]) -> Engine:
     return engine_for(settings.database_url)
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="Pacta", version=VERSION, description="Collections negotiation agent")
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.channel == "sandbox" and settings.whatsapp_app_secret is None:
+        log.warning("sandbox mode without PACTA_WHATSAPP_APP_SECRET: webhook signatures unchecked")
+    services = None
+    if settings.background:
+        from api.services import Services
+
+        services = Services(settings).start()
+    app.state.services = services
+    try:
+        yield
+    finally:
+        if services is not None:
+            services.stop()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    from api.routers import sandbox, simulator, webhook
+    from api.security import BodySizeLimit
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Pacta",
+        version=VERSION,
+        description="Collections negotiation agent for WhatsApp",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(webhook.router)
+    if settings.channel == "sandbox":
+        app.include_router(sandbox.router)
+        app.include_router(simulator.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> JSONResponse:
@@ -36,4 +77,6 @@ def create_app() -> FastAPI:
     return app
 
 
-app = create_app()
+def app_factory() -> FastAPI:
+    """Entry point for uvicorn (`--factory`): settings are read when the server starts."""
+    return create_app()

@@ -209,11 +209,52 @@ def serve(
     settings = get_settings()
     upgrade(settings.database_url)
     uvicorn.run(
-        "api.app:app",
+        "api.app:app_factory",
+        factory=True,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
     )
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Process what is pending, print the count and exit.")
+    ] = False,
+) -> None:
+    """Answer stored inbound messages on the configured database (Ctrl-C stops it)."""
+    import logging
+    import signal
+    import threading
+
+    from agent.runtime import open_negotiator
+    from agent.worker import Worker
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    upgrade(settings.database_url)
+    with open_negotiator(settings) as negotiator:
+        inbound_worker = Worker(negotiator)
+        if once:
+            total = 0
+            while handled := inbound_worker.run_once():
+                total += handled
+            console.print(f"processed {total} message(s)")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())  # finish the message in hand
+        thread = threading.Thread(target=inbound_worker.run_forever, args=(stop,), daemon=True)
+        thread.start()
+        console.print(f"[dim]Worker running on {_safe_url(settings)}. Ctrl-C to stop.[/]")
+        try:
+            while thread.is_alive():
+                thread.join(0.5)
+        except KeyboardInterrupt:
+            stop.set()  # the message in hand is finished, then the loop ends
+            thread.join(timeout=60)
 
 
 def _safe_url(settings: Settings) -> str:

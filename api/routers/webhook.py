@@ -1,0 +1,151 @@
+"""The WhatsApp webhook: Meta's verification handshake and signed event batches.
+
+A POST is verified on its raw body, parsed leniently, and every message and status in it is
+stored in one transaction before the 200 goes back. Nothing else happens inside the request
+(no model, no send): the worker and the dispatcher pick the stored rows up.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from agent.config import Settings
+from agent.store.db import engine_for, session_scope
+from agent.store.inbox import IngestReport, ingest
+from api.app import get_app_settings
+from api.security import log_safe_phone
+from api.whatsapp import signature
+from api.whatsapp.payloads import WebhookBatch, WebhookFormatError, parse_webhook
+
+PATH = "/webhooks/whatsapp"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+log = logging.getLogger("pacta.webhook")
+router = APIRouter(tags=["whatsapp"])
+
+
+class WebhookError(Exception):
+    """A webhook POST refused as a whole, with the HTTP status and a reason to show."""
+
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+
+
+@router.get(PATH, response_class=PlainTextResponse)
+def verify_subscription(
+    settings: Annotated[Settings, Depends(get_app_settings)],
+    mode: Annotated[str | None, Query(alias="hub.mode")] = None,
+    token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
+    challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
+) -> PlainTextResponse:
+    """Meta's handshake: the raw challenge back when the verify token matches, else 403."""
+    if mode == "subscribe" and _token_matches(token, settings):
+        return PlainTextResponse(challenge or "")
+    log.warning("webhook verification refused (mode=%s)", mode if mode == "subscribe" else "?")
+    return PlainTextResponse("Forbidden", status_code=403)
+
+
+@router.post(PATH)
+async def receive_events(request: Request) -> Response:
+    """Store a batch of WhatsApp events; 200 with counts once everything valid is stored."""
+    settings: Settings = get_app_settings(request)
+    raw = await request.body()
+    header = request.headers.get(SIGNATURE_HEADER)
+    engine = engine_for(settings.database_url)
+    try:
+        counts = await run_in_threadpool(ingest_webhook, raw, header, settings, engine)
+    except WebhookError as e:
+        return JSONResponse({"detail": e.reason}, status_code=e.status_code)
+    return JSONResponse(counts)
+
+
+def ingest_webhook(
+    raw: bytes,
+    signature_header: str | None,
+    settings: Settings,
+    engine: Engine,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The request-independent webhook path, shared with the sandbox: verify, parse, store."""
+    check_signature(raw, signature_header, settings)
+    batch = _parse(raw)
+    now = now or datetime.now(UTC)
+    try:
+        with session_scope(engine) as session:
+            report = ingest(session, batch, now)
+    except SQLAlchemyError as e:
+        log.error("webhook not stored (%s): WhatsApp will retry", type(e).__name__)
+        raise WebhookError(503, "the inbox could not store the events; retry later") from e
+    _log_batch(batch, report)
+    return report.as_dict()
+
+
+def check_signature(raw: bytes, header: str | None, settings: Settings) -> None:
+    """Raise WebhookError(401) unless the body is signed with the app secret.
+
+    Without an app secret nothing can be verified: that is accepted in sandbox mode only, so a
+    Cloud API deployment missing its secret refuses every post instead of trusting anyone.
+    """
+    secret = settings.whatsapp_app_secret
+    if secret is None or not secret.get_secret_value():
+        if settings.channel == "sandbox":
+            return
+        raise WebhookError(
+            401, "webhook signatures cannot be checked: PACTA_WHATSAPP_APP_SECRET is not set"
+        )
+    if not header:
+        raise WebhookError(401, f"missing {SIGNATURE_HEADER} header")
+    if not signature.verify(raw, header, secret.get_secret_value()):
+        raise WebhookError(401, f"{SIGNATURE_HEADER} does not match the body")
+
+
+def _parse(raw: bytes) -> WebhookBatch:
+    if not raw.strip():
+        raise WebhookError(400, "empty body: expected a JSON webhook payload")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise WebhookError(400, "malformed JSON: the body is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        reason = f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        raise WebhookError(400, reason) from None
+    try:
+        return parse_webhook(data)
+    except WebhookFormatError as e:
+        raise WebhookError(400, f"not a WhatsApp webhook: {e}") from None
+
+
+def _token_matches(token: str | None, settings: Settings) -> bool:
+    expected = settings.whatsapp_verify_token
+    if token is None or expected is None or not expected.get_secret_value():
+        return False
+    return hmac.compare_digest(token.encode("utf-8"), expected.get_secret_value().encode("utf-8"))
+
+
+def _log_batch(batch: WebhookBatch, report: IngestReport) -> None:
+    senders = sorted({log_safe_phone(m.phone or m.user_id) for m in batch.messages})
+    log.info(
+        "webhook: stored=%d duplicates=%d statuses=%d unmatched=%d errors=%d senders=%s",
+        report.stored,
+        report.duplicates,
+        report.statuses,
+        report.unmatched,
+        len(report.errors),
+        ",".join(senders) or "-",
+    )
+    for reason in report.errors:
+        log.warning("webhook element skipped: %s", reason)
+    for error in batch.meta_errors:
+        log.warning("WhatsApp reported error %s: %s", error.code, error.title)
