@@ -28,7 +28,13 @@ def get_engine(settings: Annotated[Settings, Depends(get_app_settings)]) -> Engi
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from api.security import app_api_keys, install_access_log_redaction
+
     settings: Settings = app.state.settings
+    # Resolve the API keys now: a malformed PACTA_API_KEYS fails at start-up, and in sandbox
+    # mode the development key file exists from the first second. Mask `?phone=` in access logs.
+    app_api_keys(app)
+    install_access_log_redaction()
     if settings.channel == "sandbox" and settings.whatsapp_app_secret is None:
         log.warning("sandbox mode without PACTA_WHATSAPP_APP_SECRET: webhook signatures unchecked")
     services = None

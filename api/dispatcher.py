@@ -47,7 +47,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from agent.store.db import session_scope
-from agent.store.models import Account, Conversation, Debtor, Message, MessageStatusEvent
+from agent.store.inbox import catch_up
+from agent.store.models import Account, Conversation, Debtor, Message
 from agent.store.repository import audit, load_context
 from api.channels.base import (
     MAX_BUTTON_BODY,
@@ -70,7 +71,6 @@ BACKOFF_CAP_SECONDS = 300.0
 STALE_SENDING = timedelta(minutes=2)  # a claim older than this was lost with its process
 STALE_CHECK_EVERY = timedelta(minutes=1)
 OUTSIDE_WINDOW = "outside_24h_window"
-_STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4}
 
 
 @dataclass
@@ -268,7 +268,10 @@ class Dispatcher:
         with session_scope(self.engine) as session:
             done = session.exec(stmt).rowcount == 1
             if done and values.get("wamid"):
-                _apply_early_statuses(session, job.message_id, values["wamid"])
+                # Status webhooks can beat this commit: apply those already stored.
+                message = session.get(Message, job.message_id)
+                if message is not None:
+                    catch_up(session, message)
         log.info(
             "message %s to %s: %s%s",
             job.message_id,
@@ -441,14 +444,3 @@ def _list_message(message: Message, recipient: str, spec: dict[str, Any]) -> Out
         to=recipient, kind="list", body=message.body, rows=rows, list_button=button
     )
 
-
-def _apply_early_statuses(session: Any, message_id: int, wamid: str) -> None:
-    """Status webhooks can beat the send's own commit: apply any already stored for the wamid."""
-    events = list(session.exec(select(MessageStatusEvent).where(MessageStatusEvent.wamid == wamid)))
-    best = max(events, key=lambda ev: _STATUS_RANK.get(ev.status, 0), default=None)
-    if best is None or _STATUS_RANK.get(best.status, 0) <= _STATUS_RANK["sent"]:
-        return
-    values: dict[str, Any] = {"status": "read" if best.status == "played" else best.status}
-    if best.status == "failed":
-        values |= {"error_code": best.error_code, "error": best.error_title}
-    session.exec(update(Message).where(col(Message.id) == message_id).values(**values))

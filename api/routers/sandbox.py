@@ -10,13 +10,11 @@ import base64
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -25,8 +23,6 @@ from agent.config import Settings
 from agent.store.models import Account, Conversation, Debtor, Direction, Message
 from api.app import get_app_settings, get_engine
 from api.security import (
-    app_api_keys,
-    install_access_log_redaction,
     log_safe_phone,
     require_role,
 )
@@ -41,20 +37,10 @@ SANDBOX_DISPLAY_NUMBER = "15550000000"
 DELIVERED_STATUSES = frozenset({"sent", "delivered", "read", "played"})
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """At start-up: resolve the API keys (the development key file exists from then on), and
-    mask the phone numbers that `?phone=` puts in access-log lines."""
-    app_api_keys(app)
-    install_access_log_redaction()
-    yield
-
-
 router = APIRouter(
     prefix="/v1/sandbox",
     tags=["sandbox"],
     dependencies=[Depends(require_role("admin", "qa", "supervisor"))],
-    lifespan=_lifespan,
 )
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
