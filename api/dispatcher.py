@@ -443,4 +443,3 @@ def _list_message(message: Message, recipient: str, spec: dict[str, Any]) -> Out
     return OutgoingMessage(
         to=recipient, kind="list", body=message.body, rows=rows, list_button=button
     )
-

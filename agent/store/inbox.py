@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Connection, Table, bindparam, insert, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -121,54 +122,133 @@ def ingest(session: Session, batch: BatchLike, now: datetime) -> IngestReport:
 
 
 # --- inbound messages --------------------------------------------------------------------------
+#
+# The hot path of every webhook. It runs as SQLAlchemy Core statements on the session's
+# connection (no ORM objects, no identity map): per message of a known debtor that is one
+# SELECT of the sender, one locking UPDATE, one SELECT for replays, one SELECT of the open
+# conversation, the INSERT, and one UPDATE of the conversation. Rare steps (a first message
+# that opens a conversation, the opt-in audit) go through the ORM helpers of the repository.
+
+_DEBTOR: Table = Debtor.__table__  # type: ignore[attr-defined]
+_ACCOUNT: Table = Account.__table__  # type: ignore[attr-defined]
+_CONVERSATION: Table = Conversation.__table__  # type: ignore[attr-defined]
+_MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
+_UNMATCHED: Table = UnmatchedInbound.__table__  # type: ignore[attr-defined]
+_CLOSED_STAGES = [str(s) for s in OPEN_STAGES_EXCLUDED]
+
+# The statements are built once, with bound parameters: building and cache-keying a fresh
+# statement per call cost more CPU than running it.
+_DEBTOR_BY_PHONE = (
+    select(_DEBTOR.c.id).where(_DEBTOR.c.phone.in_(bindparam("phones", expanding=True))).limit(1)
+)
+_DEBTOR_BY_USER_ID = select(_DEBTOR.c.id).where(_DEBTOR.c.wa_user_id == bindparam("uid")).limit(1)
+_LOCK_DEBTOR = (
+    update(_DEBTOR)
+    .where(_DEBTOR.c.id == bindparam("debtor"))
+    .values(wa_user_id=_DEBTOR.c.wa_user_id)
+    .returning(_DEBTOR.c.wa_user_id, _DEBTOR.c.whatsapp_opt_in_at)
+)
+_SEEN_WAMIDS = union_all(
+    select(_MESSAGE.c.wamid).where(_MESSAGE.c.wamid.in_(bindparam("wamids", expanding=True))),
+    select(_UNMATCHED.c.wamid).where(_UNMATCHED.c.wamid.in_(bindparam("wamids", expanding=True))),
+)
+_OPEN_CONVERSATION = (
+    select(_CONVERSATION.c.id, _CONVERSATION.c.account_id, _CONVERSATION.c.last_inbound_at)
+    .join(_ACCOUNT, _ACCOUNT.c.id == _CONVERSATION.c.account_id)
+    .where(_ACCOUNT.c.debtor_id == bindparam("debtor"))
+    .where(_CONVERSATION.c.stage.not_in(_CLOSED_STAGES))
+    .order_by(_CONVERSATION.c.updated_at.desc(), _CONVERSATION.c.id.desc())
+    .limit(1)
+)
+_NEWEST_ACCOUNT = (
+    select(_ACCOUNT.c.id)
+    .where(_ACCOUNT.c.debtor_id == bindparam("debtor"))
+    .order_by(_ACCOUNT.c.created_at.desc(), _ACCOUNT.c.id.desc())
+    .limit(1)
+)
+_TOUCH_CONVERSATION = (
+    update(_CONVERSATION)
+    .where(_CONVERSATION.c.id == bindparam("conversation"))
+    .values(last_inbound_at=bindparam("inbound_at"), updated_at=bindparam("now"))
+)
+_UPDATE_CONTACT = (
+    update(_DEBTOR)
+    .where(_DEBTOR.c.id == bindparam("debtor"))
+    .values(wa_user_id=bindparam("uid"), whatsapp_opt_in_at=bindparam("opt_in_at"))
+)
+
+
+@dataclass
+class _Sender:
+    """A matched debtor as read under its lock, and what this batch learns about them."""
+
+    id: int
+    wa_user_id: str | None
+    opt_in_at: datetime | None
+    changed: bool = False  # the user id or the opt-in is to be written
+    opts_in: bool = False  # this batch is their first message: the opt-in is audited
+
+
+@dataclass
+class _OpenConversation:
+    """The conversation a debtor's messages land in, and the window this batch opens."""
+
+    id: int
+    account_id: int
+    last_inbound_at: datetime | None
+    contacted: bool = False
 
 
 def _ingest_messages(
     session: Session, events: Sequence[InboundLike], now: datetime, report: IngestReport
 ) -> None:
     """Senders are looked up and locked once per batch, then every message is stored."""
-    senders = {_sender_key(e): find_debtor(session, e.phone, e.user_id) for e in events}
-    debtors = {d.id: d for d in senders.values() if d is not None}
-    for debtor_id in sorted(debtors):  # a fixed order: concurrent batches never deadlock
-        _lock(session, debtors[debtor_id])
-    seen = _already_seen(session, [e.wamid for e in events])
-    conversations: dict[int, Conversation] = {}
+    session.flush()  # Core statements below do not autoflush the caller's pending objects
+    conn = session.connection()
+    sender_ids = {_sender_key(e): _find_debtor_id(conn, e.phone, e.user_id) for e in events}
+    senders = {
+        debtor_id: _lock(conn, debtor_id)  # in a fixed order: concurrent batches never deadlock
+        for debtor_id in sorted({i for i in sender_ids.values() if i is not None})
+    }
+    seen = _already_seen(conn, [e.wamid for e in events])
+    conversations: dict[int, _OpenConversation] = {}
     for event in events:
         if event.wamid in seen:
             report.duplicates += 1
             continue
         seen.add(event.wamid)
-        debtor = senders[_sender_key(event)]
-        if debtor is None:
-            _store_unmatched(session, event, now, report)
+        debtor_id = sender_ids[_sender_key(event)]
+        if debtor_id is None:
+            _store_unmatched(conn, event, now, report)
             continue
-        if debtor.id not in conversations:
-            conversations[debtor.id or 0] = debtor_conversation(session, debtor, now)
-        _store_inbound(session, debtor, conversations[debtor.id or 0], event, now, report)
+        if debtor_id not in conversations:
+            conversations[debtor_id] = _conversation_for(session, conn, debtor_id, now)
+        _store_inbound(conn, senders[debtor_id], conversations[debtor_id], event, now, report)
+    _write_contacts(session, conn, senders, conversations, now)
 
 
 def _store_inbound(
-    session: Session,
-    debtor: Debtor,
-    conversation: Conversation,
+    conn: Connection,
+    sender: _Sender,
+    conversation: _OpenConversation,
     event: InboundLike,
     now: datetime,
     report: IngestReport,
 ) -> None:
-    message_id = _insert_once(session, Message, _message_row(event, conversation, now))
+    message_id = _insert_values(conn, _MESSAGE, _message_values(event, conversation.id, now))
     if message_id is None:  # a concurrent delivery of the same wamid got there first
         report.duplicates += 1
         return
     report.stored += 1
     report.message_ids.append(message_id)
     if event.kind not in SILENT_KINDS:
-        _note_contact(session, debtor, conversation, event, now)
+        _note_contact(sender, conversation, event, now)
 
 
 def _store_unmatched(
-    session: Session, event: InboundLike, now: datetime, report: IngestReport
+    conn: Connection, event: InboundLike, now: datetime, report: IngestReport
 ) -> None:
-    if _insert_once(session, UnmatchedInbound, _unmatched_row(event, now)) is None:
+    if _insert_values(conn, _UNMATCHED, _unmatched_values(event, now)) is None:
         report.duplicates += 1
     else:
         report.unmatched += 1
@@ -178,34 +258,37 @@ def _sender_key(event: InboundLike) -> tuple[str | None, str | None]:
     return event.phone, event.user_id
 
 
-def _lock(session: Session, debtor: Debtor) -> None:
+def _lock(conn: Connection, debtor_id: int) -> _Sender:
     """Serialise concurrent webhooks for one debtor until the caller commits.
 
-    A no-op UPDATE takes the row lock in PostgreSQL and the write lock in SQLite, so the reads
-    that follow see whatever a concurrent delivery committed: a replay is seen as one, and two
-    first messages do not open two conversations.
+    A no-op UPDATE takes the row lock in PostgreSQL and the write lock in SQLite, so what it
+    returns, and the reads that follow, include whatever a concurrent delivery committed: a
+    replay is seen as one, and two first messages do not open two conversations.
     """
-    table: Table = Debtor.__table__  # type: ignore[attr-defined]
-    session.execute(
-        update(table).where(table.c.id == debtor.id).values(wa_user_id=table.c.wa_user_id)
-    )
-    session.refresh(debtor)  # read before the lock: take what a concurrent delivery wrote
+    wa_user_id, opt_in_at = conn.execute(_LOCK_DEBTOR, {"debtor": debtor_id}).one()
+    return _Sender(debtor_id, wa_user_id, opt_in_at)
 
 
-def _already_seen(session: Session, wamids: list[str]) -> set[str]:
+def _already_seen(conn: Connection, wamids: list[str]) -> set[str]:
     """Those wamids already stored, as debtor messages or as unmatched ones."""
     seen: set[str] = set()
     for start in range(0, len(wamids), 500):
         chunk = wamids[start : start + 500]
-        seen.update(
-            w for w in session.exec(select(Message.wamid).where(col(Message.wamid).in_(chunk))) if w
-        )
-        seen.update(
-            session.exec(
-                select(UnmatchedInbound.wamid).where(col(UnmatchedInbound.wamid).in_(chunk))
-            )
-        )
+        seen.update(w for w in conn.execute(_SEEN_WAMIDS, {"wamids": chunk}).scalars() if w)
     return seen
+
+
+def _find_debtor_id(conn: Connection, phone: str | None, user_id: str | None) -> int | None:
+    """As `find_debtor`, the id only."""
+    if phone:
+        candidates = phone_candidates(phone)
+        by_phone = conn.execute(_DEBTOR_BY_PHONE, {"phones": candidates}).scalar()
+        if by_phone is not None:
+            return int(by_phone)
+    if user_id:
+        by_user_id = conn.execute(_DEBTOR_BY_USER_ID, {"uid": user_id}).scalar()
+        return int(by_user_id) if by_user_id is not None else None
+    return None
 
 
 def find_debtor(session: Session, phone: str | None, user_id: str | None) -> Debtor | None:
@@ -239,74 +322,86 @@ def phone_candidates(wa_id: str) -> list[str]:
     return forms
 
 
-def debtor_conversation(session: Session, debtor: Debtor, now: datetime) -> Conversation:
+def _conversation_for(
+    session: Session, conn: Connection, debtor_id: int, now: datetime
+) -> _OpenConversation:
     """The debtor's most recently active open conversation, else one on their newest account."""
-    current = session.exec(
-        select(Conversation)
-        .join(Account, col(Account.id) == col(Conversation.account_id))
-        .where(Account.debtor_id == debtor.id)
-        .where(col(Conversation.stage).not_in([str(s) for s in OPEN_STAGES_EXCLUDED]))
-        .order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
-    ).first()
+    current = conn.execute(_OPEN_CONVERSATION, {"debtor": debtor_id}).first()
     if current is not None:
-        return current
-    newest = session.exec(
-        select(Account)
-        .where(Account.debtor_id == debtor.id)
-        .order_by(col(Account.created_at).desc(), col(Account.id).desc())
-    ).first()
+        return _OpenConversation(current.id, current.account_id, current.last_inbound_at)
+    newest = conn.execute(_NEWEST_ACCOUNT, {"debtor": debtor_id}).scalar()
     assert newest is not None  # debtors are only created with an account
-    return open_conversation(session, newest.id or 0, now)
+    opened = open_conversation(session, newest, now)
+    return _OpenConversation(opened.id or 0, opened.account_id, opened.last_inbound_at)
 
 
 def _note_contact(
-    session: Session,
-    debtor: Debtor,
-    conversation: Conversation,
-    event: InboundLike,
-    now: datetime,
+    sender: _Sender, conversation: _OpenConversation, event: InboundLike, now: datetime
 ) -> None:
-    """Open the 24-hour window, learn the user id, and record the opt-in to replies."""
+    """Open the 24-hour window, learn the user id, and note the opt-in to replies."""
     sent_at = min(event.timestamp or now, now)
     if conversation.last_inbound_at is None or sent_at > conversation.last_inbound_at:
         conversation.last_inbound_at = sent_at
-    conversation.updated_at = now
-    session.add(conversation)
-    if event.user_id and event.phone and debtor.wa_user_id != event.user_id:
-        debtor.wa_user_id = event.user_id  # a BSUID is regenerated when the number changes
-    if debtor.whatsapp_opt_in_at is None:
+    conversation.contacted = True
+    if event.user_id and event.phone and sender.wa_user_id != event.user_id:
+        sender.wa_user_id = event.user_id  # a BSUID is regenerated when the number changes
+        sender.changed = True
+    if sender.opt_in_at is None:
         # Writing to the business on WhatsApp is taken as opting in to its replies there.
-        debtor.whatsapp_opt_in_at = sent_at
-        audit(session, "contact.whatsapp_opt_in", now, conversation, source="inbound_message")
-    session.add(debtor)
+        sender.opt_in_at = sent_at
+        sender.changed = sender.opts_in = True
 
 
-def _message_row(event: InboundLike, conversation: Conversation, now: datetime) -> Message:
+def _write_contacts(
+    session: Session,
+    conn: Connection,
+    senders: dict[int, _Sender],
+    conversations: dict[int, _OpenConversation],
+    now: datetime,
+) -> None:
+    """Write what the batch noted: one UPDATE per conversation and per debtor that changed."""
+    for debtor_id, conversation in conversations.items():
+        if not conversation.contacted:
+            continue
+        touched = {"conversation": conversation.id, "inbound_at": conversation.last_inbound_at}
+        conn.execute(_TOUCH_CONVERSATION, touched | {"now": now})
+        sender = senders[debtor_id]
+        if not sender.changed:
+            continue
+        contact = {"uid": sender.wa_user_id, "opt_in_at": sender.opt_in_at}
+        conn.execute(_UPDATE_CONTACT, contact | {"debtor": debtor_id})
+        if sender.opts_in:
+            opened = session.get(Conversation, conversation.id)
+            audit(session, "contact.whatsapp_opt_in", now, opened, source="inbound_message")
+    session.expire_all()  # ORM objects the caller holds may predate these UPDATEs
+
+
+def _message_values(event: InboundLike, conversation_id: int, now: datetime) -> dict[str, Any]:
     silent = event.kind in SILENT_KINDS
-    return Message(
-        conversation_id=conversation.id or 0,
-        direction=Direction.inbound,
-        kind=event.kind,
-        body=message_body(event),
-        payload=message_payload(event),
-        wamid=event.wamid,
-        status=NOT_ANSWERED if silent else INBOUND_RECEIVED,
-        created_at=now,
-    )
+    return {
+        "conversation_id": conversation_id,
+        "direction": Direction.inbound.value,
+        "kind": event.kind,
+        "body": message_body(event),
+        "payload": message_payload(event),
+        "wamid": event.wamid,
+        "status": NOT_ANSWERED if silent else INBOUND_RECEIVED,
+        "created_at": now,
+    }
 
 
-def _unmatched_row(event: InboundLike, now: datetime) -> UnmatchedInbound:
+def _unmatched_values(event: InboundLike, now: datetime) -> dict[str, Any]:
     sender = "+" + event.phone if event.phone and event.phone.isdigit() else event.phone
     payload = message_payload(event)
     payload.update(phone=event.phone, user_id=event.user_id, profile_name=event.profile_name)
-    return UnmatchedInbound(
-        wamid=event.wamid,
-        sender=sender or event.user_id or "",
-        kind=event.kind,
-        body=message_body(event),
-        payload=payload,
-        received_at=now,
-    )
+    return {
+        "wamid": event.wamid,
+        "sender": sender or event.user_id or "",
+        "kind": event.kind,
+        "body": message_body(event),
+        "payload": payload,
+        "received_at": now,
+    }
 
 
 def message_body(event: InboundLike) -> str:
@@ -406,14 +501,23 @@ def _insert_once(session: Session, model: type[SQLModel], row: SQLModel) -> int 
     ON CONFLICT DO NOTHING keeps the caller's transaction alive when Meta delivers the same
     event twice at once (a failed INSERT would otherwise roll the whole batch back).
     """
-    values = row.model_dump(exclude={"id"})
     table: Table = model.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        stmt: Any = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "postgresql":
-        stmt = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    else:
-        stmt = insert(table).values(values)
-    new_id = session.execute(stmt.returning(table.c.id)).scalar()
+    return _insert_values(session.connection(), table, row.model_dump(exclude={"id"}))
+
+
+def _insert_values(conn: Connection, table: Table, values: dict[str, Any]) -> int | None:
+    """As `_insert_once`, from a dict of column values."""
+    new_id = conn.execute(_insert_statement(table, conn.dialect.name), values).scalar()
     return int(new_id) if new_id is not None else None
+
+
+@cache
+def _insert_statement(table: Table, dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id; a plain INSERT on other databases."""
+    if dialect == "sqlite":
+        stmt: Any = sqlite.insert(table).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    else:
+        stmt = insert(table)
+    return stmt.returning(table.c.id)

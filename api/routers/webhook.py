@@ -7,9 +7,11 @@ stored in one transaction before the 200 goes back. Nothing else happens inside 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,7 +19,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from agent.config import Settings
 from agent.store.db import engine_for, session_scope
@@ -32,6 +33,13 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 log = logging.getLogger("pacta.webhook")
 router = APIRouter(tags=["whatsapp"])
+
+# Every webhook of this process is stored by this one thread, one transaction after another.
+# Concurrent posts then wait their turn in a queue instead of busy-waiting against each other
+# on SQLite's single write lock (and a burst keeps one thread busy, not the whole pool).
+# Ordering and uniqueness do not depend on it: `ingest` locks the debtor row and inserts
+# once per wamid, so several processes (or PostgreSQL) stay correct.
+_ingest_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingest")
 
 
 class WebhookError(Exception):
@@ -65,7 +73,10 @@ async def receive_events(request: Request) -> Response:
     header = request.headers.get(SIGNATURE_HEADER)
     engine = engine_for(settings.database_url)
     try:
-        counts = await run_in_threadpool(ingest_webhook, raw, header, settings, engine)
+        loop = asyncio.get_running_loop()
+        counts = await loop.run_in_executor(
+            _ingest_thread, ingest_webhook, raw, header, settings, engine
+        )
     except WebhookError as e:
         return JSONResponse({"detail": e.reason}, status_code=e.status_code)
     return JSONResponse(counts)
