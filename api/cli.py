@@ -207,6 +207,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    _configure_logging(settings)
     upgrade(settings.database_url)
     uvicorn.run(
         "api.app:app_factory",
@@ -224,7 +225,6 @@ def worker(
     ] = False,
 ) -> None:
     """Answer stored inbound messages on the configured database (Ctrl-C stops it)."""
-    import logging
     import signal
     import threading
 
@@ -232,9 +232,7 @@ def worker(
     from agent.worker import Worker
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    _configure_logging(settings)
     upgrade(settings.database_url)
     with open_negotiator(settings) as negotiator:
         inbound_worker = Worker(negotiator)
@@ -255,6 +253,15 @@ def worker(
         except KeyboardInterrupt:
             stop.set()  # the message in hand is finished, then the loop ends
             thread.join(timeout=60)
+
+
+def _configure_logging(settings: Settings) -> None:
+    """Pacta's own loggers (uvicorn configures its own); records carry no bodies or phones."""
+    import logging
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
 
 
 def _safe_url(settings: Settings) -> str:
