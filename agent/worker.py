@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,8 +76,15 @@ class Worker:
         *,
         lease_seconds: float = 120,
         clock: Callable[[], datetime] | None = None,
+        give_way: Callable[[], bool] | None = None,
+        max_wait_seconds: float = 0.25,
     ) -> None:
         self.negotiator = negotiator
+        # In the serving process the worker shares one interpreter lock with the webhook:
+        # while webhooks are being stored it waits (a bounded time per turn), so Meta's
+        # requests are answered first and replies catch up after the burst.
+        self.give_way = give_way
+        self.max_wait = max_wait_seconds
         self.engine = negotiator.engine
         self.lease = timedelta(seconds=lease_seconds)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -96,12 +104,20 @@ class Worker:
                 stop.wait(poll_seconds)
         log.info("inbound worker stopped")
 
+    def _wait_for_ingest(self) -> None:
+        if self.give_way is None:
+            return
+        deadline = time.monotonic() + self.max_wait
+        while self.give_way() and time.monotonic() < deadline:
+            time.sleep(0.002)
+
     def run_once(self, limit: int = 100) -> int:
         """Handle what is pending now (at most `limit` messages); returns how many."""
         handled = 0
         while handled < limit:
             progressed = 0
             for row in self._candidates(limit - handled):
+                self._wait_for_ingest()
                 claim = self._claim(row)
                 if claim is not None:
                     self._handle(claim)

@@ -15,6 +15,7 @@ from agent.runtime import Negotiator, open_negotiator
 from agent.worker import Worker
 from api.channels import build_channel
 from api.dispatcher import Dispatcher
+from api.routers.webhook import ingest_load
 
 log = logging.getLogger("pacta.services")
 
@@ -31,7 +32,7 @@ class Services:
         self.negotiator = self._stack.enter_context(open_negotiator(self.settings))
         channel = build_channel(self.settings)
         self._stack.callback(channel.close)
-        worker = Worker(self.negotiator)
+        worker = Worker(self.negotiator, give_way=ingest_load.busy)
         dispatcher = Dispatcher(self.negotiator.engine, channel)
         loops = (("worker", worker.run_forever), ("dispatcher", dispatcher.run_forever))
         for name, target in loops:

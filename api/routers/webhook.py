@@ -11,6 +11,8 @@ import asyncio
 import hmac
 import json
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -40,6 +42,32 @@ router = APIRouter(tags=["whatsapp"])
 # Ordering and uniqueness do not depend on it: `ingest` locks the debtor row and inserts
 # once per wamid, so several processes (or PostgreSQL) stay correct.
 _ingest_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingest")
+
+
+class IngestLoad:
+    """Whether webhooks are being stored right now (or were a moment ago) in this process."""
+
+    QUIET_SECONDS = 0.02  # a closed-loop sender's next request arrives within this
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._last_done = 0.0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._last_done = time.monotonic()
+
+    def busy(self) -> bool:
+        return self._in_flight > 0 or time.monotonic() - self._last_done < self.QUIET_SECONDS
+
+
+ingest_load = IngestLoad()
 
 
 class WebhookError(Exception):
@@ -74,9 +102,10 @@ async def receive_events(request: Request) -> Response:
     engine = engine_for(settings.database_url)
     try:
         loop = asyncio.get_running_loop()
-        counts = await loop.run_in_executor(
-            _ingest_thread, ingest_webhook, raw, header, settings, engine
-        )
+        with ingest_load:
+            counts = await loop.run_in_executor(
+                _ingest_thread, ingest_webhook, raw, header, settings, engine
+            )
     except WebhookError as e:
         return JSONResponse({"detail": e.reason}, status_code=e.status_code)
     return JSONResponse(counts)
