@@ -55,6 +55,9 @@ class ReplyFacts(BaseModel):
     hardship: bool = False
     vulnerability: bool = False
     identity_method: str = "document_digits"  # document_digits | name
+    identity_confirmed: bool = True  # False until the right party is confirmed: no debt details
+    wrong_party: bool = False  # the person is not the debtor: nothing about the debt, ever
+    pack: str | None = None  # policy pack code for the debtor's jurisdiction (disclosures)
     identity_attempt: int = 0  # 0 = first ask; 1+ = the previous answer did not match
     handoff_reason: str = ""  # request_human | dispute | vulnerability | identity | guard | other
     counter_rejected_reason: str = ""  # rule id when a counteroffer was infeasible

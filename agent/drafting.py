@@ -25,7 +25,14 @@ from jinja2 import Environment, StrictUndefined, Template
 from agent.actions import Action, ReplyFacts
 from agent.understanding.schema import Objection
 from policies.formatting import format_date, format_money, format_percent
-from policies.guard import GuardContext, Verdict, Violation, check
+from policies.guard import (
+    GuardContext,
+    Verdict,
+    Violation,
+    check,
+    has_disclosure,
+    required_disclosures,
+)
 from policies.plans import OfferOption, PaymentPlan, PlanKind
 from prompts import PROMPTS_DIR
 
@@ -52,6 +59,7 @@ class ActionTemplates:
 class ReplyTemplates:
     actions: Mapping[Action, ActionTemplates]
     id_documents: Mapping[str, str]
+    opt_out_footer: str = "Si no deseas recibir más mensajes, responde BAJA."
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ReplyTemplates:
@@ -77,7 +85,11 @@ class ReplyTemplates:
         missing = [a.value for a in Action if a not in actions]
         if missing:
             raise ValueError(f"templates missing for actions: {', '.join(missing)}")
-        return cls(actions=actions, id_documents=dict(data.get("id_documents") or {}))
+        return cls(
+            actions=actions,
+            id_documents=dict(data.get("id_documents") or {}),
+            opt_out_footer=str(data.get("opt_out_footer") or cls.opt_out_footer).strip(),
+        )
 
     def for_action(self, action: Action) -> ActionTemplates:
         return self.actions[Action(action)]
@@ -125,7 +137,7 @@ def render_variant(
 def safe_reply(
     action: Action, facts: ReplyFacts, *, templates: ReplyTemplates | None = None
 ) -> str:
-    """The plainest wording of an action, with no figures (option numbers at most)."""
+    """The plainest wording of an action, with no figures (option numbers at most; the balance on first disclosure)."""
     tpl = templates or load_templates()
     return _render(tpl.for_action(action).safe, facts, tpl)
 
@@ -219,8 +231,8 @@ def _timing_option(options: list[OfferOption]) -> OfferOption | None:
 # --------------------------------------------------------------------------------------------
 
 
-def guard_context(facts: ReplyFacts) -> GuardContext:
-    """Every figure the facts legitimately allow a reply to mention."""
+def guard_context(facts: ReplyFacts, action: Action | None = None) -> GuardContext:
+    """Every figure the facts legitimately allow a reply to mention, and who is listening."""
     amounts: set[Decimal] = {facts.balance, facts.principal, facts.interest, facts.fees}
     percentages: set[Decimal] = set()
     counts: set[int] = {1}
@@ -264,7 +276,25 @@ def guard_context(facts: ReplyFacts) -> GuardContext:
         allowed_options=options,
         allowed_numbers=numbers,
         allowed_literals=literals,
+        pack=facts.pack,
+        first_contact=action == Action.inform,  # the message that first discloses the debt
+        identity_confirmed=facts.identity_confirmed,
+        wrong_party=facts.wrong_party,
+        creditor=facts.creditor or None,
     )
+
+
+def with_required_footer(text: str, context: GuardContext, templates: ReplyTemplates) -> str:
+    """Append the opt-out instruction when the pack requires one and the text lacks it.
+
+    The law decides that the sentence is needed (US Regulation F: every message), so it is
+    policy, not wording: added here for templates and model drafts alike.
+    """
+    if not text.strip() or "opt_out_instruction" not in required_disclosures(context):
+        return text
+    if has_disclosure(text, "opt_out_instruction"):
+        return text
+    return f"{text}\n\n{templates.opt_out_footer}"
 
 
 def draft_and_guard(
@@ -281,11 +311,11 @@ def draft_and_guard(
     fallback is the action's safe wording, checked again; if even that fails, the fixed
     LAST_RESORT_REPLY.
     """
-    context = guard_context(facts)
+    tpl = templates or load_templates()
+    context = guard_context(facts, action)
     try:
-        text = (
-            draft if draft is not None else render_reply(action, facts, seed, templates=templates)
-        )
+        text = draft if draft is not None else render_reply(action, facts, seed, templates=tpl)
+        text = with_required_footer(text, context, tpl)
         verdict = check(text, context)
     except Exception as exc:  # a broken template must never stop a reply
         text = ""
@@ -303,7 +333,7 @@ def draft_and_guard(
     if verdict.outcome == "pass":
         return text, verdict, False
     try:
-        safe = safe_reply(action, facts, templates=templates)
+        safe = with_required_footer(safe_reply(action, facts, templates=tpl), context, tpl)
         if check(safe, context).outcome == "pass":
             return safe, verdict, True
     except Exception:  # a broken safe template: fall through to the fixed sentence

@@ -29,6 +29,7 @@ from agent.understanding.offline import classify
 from agent.understanding.schema import Understanding
 from policies.formatting import locale_for
 from policies.mandate import Mandate, UnsupportedCurrencyError
+from policies.packs import pack_code_for
 from policies.offers import NothingToSettleError, compute_offer, evaluate_counteroffer
 from policies.plans import (
     AccountSnapshot,
@@ -189,6 +190,11 @@ class TurnNodes:
             hardship=u.hardship,
             vulnerability=u.vulnerability,
             identity_method=state["identity_method"],
+            identity_confirmed=bool(
+                state["identity_verified"] or state.get("effects", {}).get("identity_verified")
+            ),
+            wrong_party=action == Action.wrong_party or state["stage"] == Stage.wrong_party,
+            pack=pack_code_for(account.jurisdiction),
             identity_attempt=state.get("effects", {}).get("identity_attempts", 0),
             handoff_reason=state.get("handoff_reason", ""),
             counter_rejected_reason=state.get("counter_reason", ""),

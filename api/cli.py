@@ -7,10 +7,11 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from sqlmodel import select
@@ -22,6 +23,10 @@ from agent.store.db import engine_for, session_scope, upgrade
 app = typer.Typer(help="Pacta: a collections negotiation agent for WhatsApp.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+policy_app = typer.Typer(
+    help="Jurisdiction policy packs and the outbound guard.", no_args_is_help=True
+)
+app.add_typer(policy_app, name="policy")
 console = Console()
 err = Console(stderr=True)
 
@@ -44,6 +49,107 @@ def db_seed() -> None:
     with session_scope(engine_for(settings.database_url)) as session:
         accounts = seed_demo(session, datetime.now(UTC).date())
     console.print(f"[green]Demo portfolio ready:[/] {len(accounts)} accounts")
+
+
+@policy_app.command("show")
+def policy_show(
+    code: Annotated[str, typer.Argument(help="Pack code: mx, co, pe, cl, ar, es, us")],
+    notes: Annotated[bool, typer.Option("--notes", help="Add each rule's caveats.")] = False,
+) -> None:
+    """Print a policy pack: every rule with its source and how well it is verified."""
+    from policies.packs import PackError, UnknownPackError, load_pack, render_pack
+
+    try:
+        pack = load_pack(code)
+    except UnknownPackError as e:
+        err.print(f"[red]{escape(str(e))}[/]")
+        raise typer.Exit(code=2) from e
+    except PackError as e:
+        err.print(f"[red]{escape(str(e))}[/]")
+        raise typer.Exit(code=1) from e
+    sys.stdout.write(render_pack(pack, notes=notes))
+
+
+@policy_app.command("check")
+def policy_check(
+    pack: Annotated[str, typer.Option("--pack", help="Pack code: mx, co, pe, cl, ar, es, us")],
+    text: Annotated[str, typer.Argument(help="The draft to check, or - for standard input")] = "-",
+    offer: Annotated[
+        Path | None,
+        typer.Option(
+            "--offer",
+            help="JSON file: a row context (as in evals/data/guard_corpus.jsonl) or an offer.",
+        ),
+    ] = None,
+    first_contact: Annotated[
+        bool, typer.Option("--first-contact", help="The draft first discloses the debt.")
+    ] = False,
+    identity_unconfirmed: Annotated[
+        bool, typer.Option("--identity-unconfirmed", help="The debtor is not identified yet.")
+    ] = False,
+    wrong_party: Annotated[
+        bool, typer.Option("--wrong-party", help="The person is not the debtor.")
+    ] = False,
+) -> None:
+    """Check one outbound draft with the guard; prints the verdict as JSON.
+
+    Exit code 0 when the draft passes, 3 when it must be redrafted or is blocked, 2 for bad input.
+    """
+    from evals.guard import ContextError, guard_context_for
+    from policies.guard import check
+    from policies.packs import available_packs
+
+    code = pack.strip().lower()
+    if code not in available_packs():
+        err.print(
+            f"[red]No policy pack {escape(repr(pack))}[/] (valid: {', '.join(available_packs())})"
+        )
+        raise typer.Exit(code=2)
+    context = _check_context(offer) if offer is not None else {}
+    context["pack"] = code
+    context.setdefault("today", datetime.now(UTC).date().isoformat())
+    if first_contact:
+        context["first_contact"] = True
+    if identity_unconfirmed:
+        context["identity_confirmed"] = False
+    if wrong_party:
+        context["stage"] = "wrong_party"
+    try:
+        guard_context = guard_context_for(context)
+    except ContextError as e:
+        err.print(f"[red]Invalid offer file {escape(str(offer))}:[/] {escape(str(e))}")
+        raise typer.Exit(code=2) from e
+    draft = sys.stdin.read() if text == "-" else text
+    verdict = check(draft, guard_context)
+    out = {
+        "verdict": verdict.outcome,
+        "violations": [
+            {"rule": v.rule_id, "span": list(v.span), "text": v.text} for v in verdict.violations
+        ],
+    }
+    sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    if not verdict.passed:
+        raise typer.Exit(code=3)
+
+
+def _check_context(path: Path) -> dict[str, Any]:
+    """The row context in an --offer file; a bare offer object becomes {"offer": ...}."""
+    from decimal import Decimal
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except OSError as e:
+        err.print(f"[red]Cannot read offer file {escape(str(path))}:[/] {escape(str(e))}")
+        raise typer.Exit(code=2) from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        err.print(f"[red]Offer file {escape(str(path))} is not valid JSON:[/] {escape(str(e))}")
+        raise typer.Exit(code=2) from e
+    if not isinstance(data, dict):
+        err.print(f"[red]Offer file {escape(str(path))} must hold a JSON object.[/]")
+        raise typer.Exit(code=2)
+    if "offer" not in data and ("options" in data or "valid_until" in data):
+        return {"offer": data}
+    return data
 
 
 @app.command("import")

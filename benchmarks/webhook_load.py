@@ -7,7 +7,9 @@ demo portfolio plus N synthetic Colombian debtors, then:
 1. paced: a few messages at a rate the worker keeps up with -> unloaded end-to-end latency;
 2. levels: messages as fast as C concurrent clients can post (e.g. 1, 8, 32) -> ingest
    latency (request sent to 200 received) and inbound messages per second per level;
-3. sustained: the top concurrency for a fixed time -> sustained inbound messages per second;
+3. sustained: an open loop at a fixed arrival rate (default 200 msg/s, the target) for a fixed
+   time, with the worker answering at the same time -> sustained inbound messages per second
+   and the ingest latency at that rate (the figures the targets are judged on);
 4. replays: already-delivered payloads posted again -> must change nothing;
 5. drain: waits until every message has its reply queued, then checks that none was lost or
    doubled (exactly one outbound Message per inbound, by reply_to_id).
@@ -18,7 +20,8 @@ written to round-robin, each following a short negotiation script. Loopback only
 time and count; the server is killed at the end. Prints JSON.
 
     python benchmarks/webhook_load.py                       # defaults: 1, 8, 32 clients
-    python benchmarks/webhook_load.py --levels 1,8,32,64 --per-level 1000 --sustain-seconds 10
+    python benchmarks/webhook_load.py --levels 1,8,32,64 --per-level 1000 --sustain-seconds 30
+    python benchmarks/webhook_load.py --sustain-rate 300     # where does it stop keeping up?
 """
 
 from __future__ import annotations
@@ -282,10 +285,15 @@ class Phase:
 
 
 async def post_one(
-    client: httpx.AsyncClient, body: bytes, secret: str, phase: Phase
+    client: httpx.AsyncClient,
+    body: bytes,
+    secret: str,
+    phase: Phase,
+    due: float | None = None,
 ) -> dict[str, Any] | None:
+    """Post one webhook; latency runs from `due` (its scheduled time) when given."""
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, secret)}
-    start = time.perf_counter()
+    start = time.perf_counter() if due is None else due
     try:
         response = await client.post(WEBHOOK, content=body, headers=headers)
     except httpx.TransportError:
@@ -325,6 +333,38 @@ async def run_phase(
 
     start = time.perf_counter()
     await asyncio.gather(*(client_loop() for _ in range(phase.concurrency)))
+    phase.seconds = time.perf_counter() - start
+    return phase
+
+
+async def run_open_loop(
+    client: httpx.AsyncClient,
+    phase: Phase,
+    source: Any,
+    secret: str,
+    sent_at: dict[str, float],
+    *,
+    rate: float,
+    seconds: float,
+) -> Phase:
+    """Post at a fixed arrival rate whatever the answers, as WhatsApp delivers events.
+
+    A closed loop of C clients only measures C / throughput; an open loop shows whether the
+    server keeps up with a given rate. Latency counts from each message's scheduled time, so
+    a late client or a queue in the connection pool is charged to the result, not hidden.
+    """
+    start = time.perf_counter()
+    tasks: list[asyncio.Task[Any]] = []
+    for i in range(int(rate * seconds)):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        wamid, body = source()
+        sent_at.setdefault(wamid, due)
+        phase.wamids.append(wamid)
+        tasks.append(asyncio.create_task(post_one(client, body, secret, phase, due)))
+    await asyncio.gather(*tasks)
     phase.seconds = time.perf_counter() - start
     return phase
 
@@ -422,6 +462,19 @@ class Driver:
         )
         return phase
 
+    async def open_loop(self, name: str, source: Any, args: argparse.Namespace) -> Phase:
+        phase = Phase(name, concurrency=0)
+        await run_open_loop(
+            self.client,
+            phase,
+            source,
+            self.secret,
+            self.sent_at,
+            rate=args.sustain_rate,
+            seconds=args.sustain_seconds,
+        )
+        return phase
+
 
 async def drive(
     args: argparse.Namespace, base_url: str, secret: str, traffic: Traffic, watcher: ReplyWatcher
@@ -446,11 +499,7 @@ async def drive(
                 )
             )
         if args.sustain_seconds > 0:
-            phases.append(
-                await run.phase(
-                    "sustained", top, traffic.next, args.sustain_max, args.sustain_seconds
-                )
-            )
+            phases.append(await run.open_loop("sustained", traffic.next, args))
         step = max(1, len(traffic.delivered) // max(1, args.replays))
         replays = deque(traffic.delivered[::step])
         replay = await run.phase("replays", min(8, top), replays.popleft, len(replays), 30)
@@ -465,8 +514,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--per-level", type=int, default=600, help="messages per level")
     parser.add_argument("--level-seconds", type=float, default=30, help="time cap per level")
-    parser.add_argument("--sustain-seconds", type=float, default=5)
-    parser.add_argument("--sustain-max", type=int, default=5000)
+    parser.add_argument("--sustain-seconds", type=float, default=20)
+    parser.add_argument("--sustain-rate", type=float, default=200, help="messages/s, open loop")
     parser.add_argument("--paced", type=int, default=30, help="messages in the unloaded phase")
     parser.add_argument("--paced-rate", type=float, default=10.0, help="messages/s, unloaded")
     parser.add_argument("--replays", type=int, default=50, help="payloads delivered twice")
@@ -549,7 +598,9 @@ def build_report(
     checks = integrity(data_dir / "pacta.sqlite", wamids)
     checks["replays_posted"] = len(replay.wamids)
     checks["replays_reported_duplicate"] = replay.duplicates_reported
-    ingest_p95 = percentile(all_ingest, 0.95) if all_ingest else float("inf")
+    # Judged at the target arrival rate (open loop). The closed-loop levels show capacity; their
+    # latency is bounded below by concurrency / throughput, whatever the server does.
+    ingest_p95 = top["ingest"].get("p95_ms", float("inf"))
     return {
         "benchmark": "webhook_load",
         "llm": "offline",
@@ -570,6 +621,7 @@ def build_report(
         "all_replied": drained,
         "checks": checks,
         "targets": {
+            "judged_on_phase": top["phase"],
             "ingest_p95_ms_below": 50,
             "inbound_messages_per_second_at_least": 200,
             "ingest_p95_met": ingest_p95 < 50,

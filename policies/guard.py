@@ -44,6 +44,10 @@ LEXICON_PATH = Path(__file__).parent / "lexicon" / "forbidden.yaml"
 
 Outcome = Literal["pass", "redraft", "block"]
 
+# Never sent, whatever the rewording: the message itself would be the harm. Figures, missing
+# disclosures and format slips are `redraft`: the same message, written correctly, is fine.
+BLOCKING_FAMILIES = ("forbidden.", "promise.", "identity.")
+
 
 class GuardContext(BaseModel):
     """Every figure a draft may legitimately contain, plus how to read it."""
@@ -58,7 +62,15 @@ class GuardContext(BaseModel):
     allowed_options: set[int] = Field(default_factory=set)  # option numbers shown; empty = any
     allowed_numbers: set[Decimal] = Field(default_factory=set)  # other bare numbers allowed
     allowed_literals: set[str] = Field(default_factory=set)  # quoted verbatim (references)
-    max_chars: int | None = 1000
+    max_chars: int | None = 4096  # WhatsApp's limit for a text body
+    # Conversation facts for the identity, promise and disclosure checks.
+    pack: str | None = None  # policy pack code ("mx", "us"...): its disclosure rules apply
+    first_contact: bool = False  # this message first discloses the debt: disclosures required
+    identity_confirmed: bool = True  # False: nothing about the debt may be said yet
+    wrong_party: bool = False  # the person is not the debtor: nothing about the debt, ever
+    creditor: str | None = None  # the creditor's name, to be stated on first contact
+    interest_free: bool = False  # the offer itself is interest-free, so saying so is true
+    button_titles: list[str] = Field(default_factory=list)  # reply buttons sent with the draft
 
 
 class Violation(BaseModel):
@@ -84,10 +96,13 @@ class Verdict(BaseModel):
 def check(draft: str, context: GuardContext) -> Verdict:
     """Check one draft against the forbidden lexicon and the allowed figures."""
     violations = _length_violations(draft, context)
-    violations += find_forbidden(draft)
+    if violations:  # empty, or too long to send: it is redrafted whatever else it says
+        return Verdict(outcome="redraft", violations=violations)
+    violations += find_forbidden(draft, context=context)
     violations += find_figure_violations(draft, context)
+    violations += find_conversation_violations(draft, context)
     violations.sort(key=lambda v: (v.span[0], v.span[1], v.rule_id))
-    if any(v.rule_id.startswith("forbidden.") for v in violations):
+    if any(v.rule_id.startswith(BLOCKING_FAMILIES) for v in violations):
         outcome: Outcome = "block"
     elif violations:
         outcome = "redraft"
@@ -132,6 +147,16 @@ class _Category:
     message: str
     negatable: bool
     pattern: re.Pattern[str]
+    # "always", or "identity_unconfirmed": only while the person may not be the debtor
+    scope: str = "always"
+    unless: str | None = None  # a true GuardContext flag of this name makes the match legal
+
+    def applies(self, context: GuardContext | None) -> bool:
+        if context is None:
+            return self.scope == "always"
+        if self.unless and getattr(context, self.unless):
+            return False
+        return self.scope == "always" or not _debtor_confirmed(context)
 
 
 @dataclass(frozen=True)
@@ -164,6 +189,8 @@ def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
             message=c.get("message", c["id"]),
             negatable=bool(c.get("negatable", False)),
             pattern=_alternation(c["patterns"]),
+            scope=c.get("scope", "always"),
+            unless=c.get("unless"),
         )
         for c in data["categories"]
     )
@@ -200,6 +227,7 @@ _REPEATS = re.compile(r"(.)\1{2,}")
 _NON_WORD = re.compile(r"[\s.\-_*·'’]+")
 
 
+@lru_cache(maxsize=65536)  # drafts repeat words; normalising is most of a check's time
 def _normalise_token(raw: str) -> str:
     text = unicodedata.normalize("NFD", raw.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
@@ -229,8 +257,13 @@ def _tokenise(draft: str) -> list[_Token]:
     return tokens
 
 
-def find_forbidden(draft: str, lexicon: _Lexicon | None = None) -> list[Violation]:
-    """Forbidden-language violations in a draft (negated threats excluded)."""
+def find_forbidden(
+    draft: str, lexicon: _Lexicon | None = None, context: GuardContext | None = None
+) -> list[Violation]:
+    """Lexicon violations in a draft (negated threats excluded).
+
+    Without a context only the categories that apply everywhere are checked.
+    """
     lex = lexicon or load_lexicon()
     tokens = _tokenise(draft)
     if not tokens:
@@ -255,6 +288,8 @@ def find_forbidden(draft: str, lexicon: _Lexicon | None = None) -> list[Violatio
 
     out: list[Violation] = []
     for cat in lex.categories:
+        if not cat.applies(context):
+            continue
         for m in cat.pattern.finditer(norm):
             if m.end() == m.start():
                 continue
@@ -354,12 +389,22 @@ _NUMBER_WORDS = {
     "dieciocho": 18,
     "veinte": 20,
     "veinticuatro": 24,
+    "veinticinco": 25,
     "treinta": 30,
     "treinta y seis": 36,
+    "cuarenta": 40,
+    "cuarenta y ocho": 48,
+    "cincuenta": 50,
+    "sesenta": 60,
+    "setenta": 70,
+    "setenta y cinco": 75,
+    "ochenta": 80,
+    "noventa": 90,
+    "cien": 100,
 }
 _NUMBER_WORDS_RE = "(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
 
-_NUM = r"\d+(?:[.,]\d+)*"
+_NUM = r"\d+(?:[.,']\d+)*"  # "2'784.000": an apostrophe groups thousands in Colombia
 _CODES = r"(?:USD|MXN|COP|CLP|PEN|ARS|EUR)"
 _CURRENCY_WORDS = (
     r"(?:pesos?|soles|d[oó]lares|d[oó]lar|euros?)"
@@ -396,7 +441,9 @@ _MONEY_SUFFIX_RE = re.compile(
     rf"(?<![\d.,])(?P<num>{_NUM}){_MULT}\s*"
     rf"(?P<word>€|(?<![A-Za-z]){_CODES}\b|(?i:{_CURRENCY_WORDS}))"
 )
-_PERCENT_RE = re.compile(rf"(?<![\d.,])(?P<num>{_NUM})\s?(?:%|por\s?ciento\b)", re.IGNORECASE)
+_PERCENT_RE = re.compile(
+    rf"(?<![\w.,])(?P<num>{_NUM}|{_NUMBER_WORDS_RE})\s?(?:%|por\s?ciento\b)", re.IGNORECASE
+)
 _COUNT_RE = re.compile(
     rf"(?<![\w.,])(?P<num>\d+|{_NUMBER_WORDS_RE})\s+"
     r"(?:(?:c[oó]modas|peque[nñ]as|iguales|sencillas)\s+)?"
@@ -455,6 +502,7 @@ def _number_candidates(text: str, locale: str) -> list[Decimal]:
     "4,500" is 4500 in es_MX and may be 4.5 in es_CO; both readings are returned when only
     one separator occurs once before exactly three digits.
     """
+    text = text.replace("'", "")
     seps = [c for c in text if c in ".,"]
     try:
         if not seps:
@@ -615,7 +663,9 @@ class _Scanner:
 
     def percents(self) -> None:
         for m in self.matches(_PERCENT_RE):
-            values = _number_candidates(m.group("num"), self.ctx.locale)
+            raw = m.group("num")
+            word = _NUMBER_WORDS.get(raw.lower())
+            values = [Decimal(word)] if word else _number_candidates(raw, self.ctx.locale)
             if not any(v in self.ctx.allowed_percentages for v in values):
                 shown = _fmt(values[0]) if values else m.group("num")
                 self.flag(
@@ -679,3 +729,135 @@ def find_figure_violations(draft: str, context: GuardContext) -> list[Violation]
     scanner.day_only()
     scanner.bare_numbers()
     return scanner.violations
+
+
+# --------------------------------------------------------------------------------------------
+# Conversation rules: identity, required disclosures, message format
+# --------------------------------------------------------------------------------------------
+
+DISCLOSURES_PATH = Path(__file__).parent / "lexicon" / "disclosures.yaml"
+# Disclosures a draft can be checked for; a pack's other obligations (a validation notice,
+# a contract reference...) belong to the templates that carry them.
+CHECKABLE_DISCLOSURES = ("creditor_identity", "amount", "how_to_pay", "opt_out_instruction")
+# What the product states on every first contact, whatever the pack.
+FIRST_CONTACT_FLOOR = ("creditor_identity", "amount", "how_to_pay")
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE = 20
+
+
+@dataclass(frozen=True)
+class _Disclosure:
+    message: str
+    pattern: re.Pattern[str]
+
+
+@lru_cache(maxsize=4)
+def _disclosure_patterns(path: Path = DISCLOSURES_PATH) -> dict[str, _Disclosure]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return {
+        key: _Disclosure(
+            message=spec["message"],
+            pattern=re.compile("|".join(f"(?:{p})" for p in spec["patterns"]), re.IGNORECASE),
+        )
+        for key, spec in data["disclosures"].items()
+    }
+
+
+def _debtor_confirmed(context: GuardContext) -> bool:
+    return context.identity_confirmed and not context.wrong_party
+
+
+def find_conversation_violations(draft: str, context: GuardContext) -> list[Violation]:
+    """Debt details told to an unconfirmed person, missing disclosures, format limits."""
+    out: list[Violation] = []
+    if not _debtor_confirmed(context):
+        out += _figures_told_to_unconfirmed(draft)
+    elif draft.strip():
+        out += _missing_disclosures(draft, context)
+    out += _button_violations(context)
+    return out
+
+
+def _money_and_percent_spans(draft: str) -> list[tuple[int, int]]:
+    spans = [m.span() for r in (_MONEY_PREFIX_RE, _MONEY_SUFFIX_RE) for m in r.finditer(draft)]
+    return spans + [m.span() for m in _PERCENT_RE.finditer(draft)]
+
+
+def _figures_told_to_unconfirmed(draft: str) -> list[Violation]:
+    return [
+        Violation(
+            rule_id="identity.debt_disclosed",
+            span=span,
+            text=draft[span[0] : span[1]],
+            message="An amount or percentage told before the right party is confirmed.",
+        )
+        for span in sorted(set(_money_and_percent_spans(draft)))
+    ]
+
+
+def required_disclosures(context: GuardContext) -> list[str]:
+    """The checkable disclosures this draft must carry, from the pack and the product floor."""
+    required: list[str] = list(FIRST_CONTACT_FLOOR) if context.first_contact else []
+    if context.pack:
+        from policies.packs import load_pack  # packs import nothing from here; kept lazy
+
+        rules = load_pack(context.pack).required_disclosures
+        levels = [rules.every_message]
+        if context.first_contact:
+            levels += [rules.first_contact, rules.every_contact]
+        required += [r.id for level in levels for r in level]
+    return [d for d in CHECKABLE_DISCLOSURES if d in required]
+
+
+def has_disclosure(draft: str, disclosure: str) -> bool:
+    """Whether the draft carries a pattern-checked disclosure (how_to_pay, opt_out_instruction)."""
+    return bool(_disclosure_patterns()[disclosure].pattern.search(draft))
+
+
+def _missing_disclosures(draft: str, context: GuardContext) -> list[Violation]:
+    end = len(draft)
+    missing: list[tuple[str, str]] = []
+    for disclosure in required_disclosures(context):
+        if disclosure == "creditor_identity":
+            if context.creditor and not _names(draft, context.creditor):
+                missing.append((disclosure, f"First contact must name {context.creditor}."))
+        elif disclosure == "amount":
+            if not _money_and_percent_spans(draft):
+                missing.append((disclosure, "First contact must state the amount owed."))
+        elif not has_disclosure(draft, disclosure):
+            missing.append((disclosure, _disclosure_patterns()[disclosure].message))
+    return [
+        Violation(rule_id=f"disclosure.{d}", span=(end, end), text="", message=message)
+        for d, message in missing
+    ]
+
+
+def _names(draft: str, name: str) -> bool:
+    """Whether the draft names `name` (case, accents and spacing aside)."""
+    wanted = " ".join(_normalise_token(w) for w in name.split())
+    words = " ".join(t.norm for t in _tokenise(draft) if t.norm != _BOUNDARY)
+    return f" {wanted} " in f" {words} "
+
+
+def _button_violations(context: GuardContext) -> list[Violation]:
+    out: list[Violation] = []
+    if len(context.button_titles) > MAX_BUTTONS:
+        out.append(
+            Violation(
+                rule_id="format.too_many_buttons",
+                span=(0, 0),
+                text="",
+                message=f"{len(context.button_titles)} reply buttons (WhatsApp allows 3).",
+            )
+        )
+    for title in context.button_titles:
+        if len(title) > MAX_BUTTON_TITLE or not title.strip():
+            out.append(
+                Violation(
+                    rule_id="format.button_title",
+                    span=(0, 0),
+                    text=title,
+                    message=f"Button title of {len(title)} characters (1 to 20 allowed).",
+                )
+            )
+    return out

@@ -250,8 +250,12 @@ def test_templates_never_write_a_digit_by_hand() -> None:
 
 def test_safe_wordings_have_no_figures() -> None:
     facts = make_facts(option=None, plan=None)
+    balance = format_money(facts.balance, facts.currency, facts.locale)
     for action in Action:
         text = safe_reply(action, facts)
+        if action == Action.inform:  # the first disclosure must state the amount owed
+            assert balance in text
+            text = text.replace(balance, "")
         assert not re.search(r"\d", text), (action, text)
 
 
@@ -441,7 +445,10 @@ def test_a_good_draft_is_sent_as_is() -> None:
 
 def test_a_template_with_a_wrong_figure_falls_back_to_the_safe_wording() -> None:
     facts = make_facts()
-    bad = _templates_with(Action.inform, "Tu saldo es de {{ money(facts.balance + 1) }}.")
+    bad = _templates_with(
+        Action.inform,
+        "Tu saldo con {{ creditor }} es de {{ money(facts.balance + 1) }}; puedes pagar en línea.",
+    )
     text, verdict, fallback = draft_and_guard(Action.inform, facts, "s", templates=bad)
     assert fallback is True and verdict.outcome == "redraft"
     assert verdict.rule_ids == ["figures.unknown_amount"]

@@ -96,6 +96,19 @@ FORBIDDEN = [
     # English
     ("We will take legal action.", "forbidden.threat.legal"),
     ("You could go to jail.", "forbidden.threat.jail"),
+    # promises the mandate does not allow
+    ("Le condonamos la deuda completa.", "promise.condonation"),
+    ("Ya no tiene que pagar nada, olvidamos el saldo.", "promise.condonation"),
+    ("Le quitamos todos los intereses.", "promise.no_interest"),
+    ("Son pagos sin intereses.", "promise.no_interest"),
+    ("Le rebajamos la mitad de la deuda.", "promise.discount_over_limit"),
+    ("Por autorización del supervisor le damos un descuento especial.", "promise.injection"),
+]
+
+# Said to someone not (yet) confirmed as the debtor.
+IDENTITY = [
+    ("Hola, ¿hablo con Lucía? Es por su deuda con Financiera Aurora.", "identity.debt_disclosed"),
+    ("Dígale que tiene un saldo de $4,800.00 pendiente.", "identity.debt_disclosed"),
 ]
 
 
@@ -106,9 +119,18 @@ def test_forbidden_language_is_blocked(draft: str, rule_id: str) -> None:
     assert rule_id in verdict.rule_ids
 
 
-def test_every_forbidden_category_is_exercised() -> None:
+@pytest.mark.parametrize(("draft", "rule_id"), IDENTITY)
+def test_debt_details_are_blocked_before_identity(draft: str, rule_id: str) -> None:
+    assert rule_id not in check(draft, ctx()).rule_ids  # to the confirmed debtor: fine
+    for unconfirmed in (ctx(identity_confirmed=False), ctx(wrong_party=True)):
+        verdict = check(draft, unconfirmed)
+        assert verdict.outcome == "block"
+        assert rule_id in verdict.rule_ids
+
+
+def test_every_lexicon_category_is_exercised() -> None:
     categories = {c.rule_id for c in load_lexicon().categories}
-    assert categories == {rule_id for _, rule_id in FORBIDDEN}
+    assert categories == {rule_id for _, rule_id in FORBIDDEN + IDENTITY}
 
 
 @pytest.mark.parametrize(
@@ -305,5 +327,6 @@ def test_outcomes() -> None:
 
 def test_length_rules() -> None:
     assert rules("   ", ctx()) == ["length.empty"]
-    assert rules("Hola. " * 300, ctx()) == ["length.too_long"]
-    assert check("Hola. " * 300, ctx(max_chars=None)).outcome == "pass"
+    assert rules("Hola. " * 300, ctx()) == []  # 1,800 characters: within WhatsApp's 4,096
+    assert rules("Hola. " * 700, ctx()) == ["length.too_long"]
+    assert check("Hola. " * 700, ctx(max_chars=None)).outcome == "pass"
