@@ -137,7 +137,10 @@ def render_variant(
 def safe_reply(
     action: Action, facts: ReplyFacts, *, templates: ReplyTemplates | None = None
 ) -> str:
-    """The plainest wording of an action, with no figures (option numbers at most; the balance on first disclosure)."""
+    """The plainest wording of an action, with no figures.
+
+    Option numbers at most, and the balance on the first disclosure, which must state it.
+    """
     tpl = templates or load_templates()
     return _render(tpl.for_action(action).safe, facts, tpl)
 

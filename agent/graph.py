@@ -29,8 +29,8 @@ from agent.understanding.offline import classify
 from agent.understanding.schema import Understanding
 from policies.formatting import locale_for
 from policies.mandate import Mandate, UnsupportedCurrencyError
-from policies.packs import pack_code_for
 from policies.offers import NothingToSettleError, compute_offer, evaluate_counteroffer
+from policies.packs import pack_code_for
 from policies.plans import (
     AccountSnapshot,
     Counteroffer,
