@@ -30,7 +30,7 @@ from agent.understanding.schema import Understanding
 from policies.formatting import locale_for
 from policies.mandate import Mandate, UnsupportedCurrencyError
 from policies.offers import NothingToSettleError, compute_offer, evaluate_counteroffer
-from policies.packs import pack_code_for
+from policies.packs import load_pack, pack_code_for
 from policies.plans import (
     AccountSnapshot,
     Counteroffer,
@@ -207,8 +207,9 @@ class TurnNodes:
         reply, verdict, fallback = draft_and_guard(
             action, facts, _seed(state), draft=state.get("draft")
         )
+        pack = load_pack(facts.pack).version if facts.pack else None
         return {
-            "guard": {**verdict.model_dump(mode="json"), "fallback": fallback},
+            "guard": {**verdict.model_dump(mode="json"), "fallback": fallback, "pack": pack},
             "reply": reply,
         }
 

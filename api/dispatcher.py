@@ -44,12 +44,13 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, exists, or_, update
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from agent.contact_rules import contact_history, contact_subject
 from agent.store.db import session_scope
 from agent.store.inbox import catch_up
 from agent.store.models import Account, Conversation, Debtor, Message
-from agent.store.repository import audit, load_context
+from agent.store.repository import Context, audit, load_context
 from api.channels.base import (
     MAX_BUTTON_BODY,
     PAIR_RATE_SECONDS,
@@ -61,6 +62,7 @@ from api.channels.base import (
     mask_recipient,
     redact,
 )
+from policies.contact import can_contact
 
 log = logging.getLogger("pacta.dispatcher")
 
@@ -83,6 +85,7 @@ class Job:
     attempts: int
     outgoing: OutgoingMessage | None = None
     blocked: str | None = None  # why it must not be sent
+    retry_at: datetime | None = None  # blocked for now only: the contact rules' next moment
     reply_wamid: str | None = None  # the inbound it answers, to mark as read
 
 
@@ -180,6 +183,9 @@ class Dispatcher:
         if not self._claim(message_id, now):
             return 0
         job = self._load(message_id)
+        if job.retry_at is not None:  # a template outside the legal contact window or caps
+            self._settle(job, self._now(), status="queued", next_attempt_at=job.retry_at)
+            return 1
         if job.blocked is not None or job.outgoing is None:
             self._settle(job, self._now(), status="failed", error=job.blocked)
             return 1
@@ -253,9 +259,32 @@ class Dispatcher:
             )
             opened = _window_opened_at(ctx.conversation, inbound)
             job.blocked = contact_block(message.kind, opened, ctx.debtor, self._now())
+            if job.blocked is None and message.kind == "template":
+                self._check_contact_rules(session, job, ctx)
             if job.blocked is None:
                 job.outgoing, job.blocked = _build(message, job.recipient)
             return job
+
+    def _check_contact_rules(self, session: Session, job: Job, ctx: Context) -> None:
+        """A template is a contact the creditor starts: the debtor's policy pack decides."""
+        now = self._now()
+        decision = can_contact(
+            contact_subject(ctx), "whatsapp", now, contact_history(session, ctx.debtor, now)
+        )
+        if decision.allowed:
+            return
+        job.blocked, job.retry_at = decision.reason, decision.next_allowed_at
+        audit(
+            session,
+            "contact.refused",
+            now,
+            ctx.conversation,
+            rule_ids=list(decision.rule_ids),
+            pack_version=decision.pack_version,
+            next_allowed_at=decision.next_allowed_at.isoformat()
+            if decision.next_allowed_at
+            else None,
+        )
 
     def _settle(self, job: Job, now: datetime, **values: Any) -> bool:
         """Update the claimed row (only while it is still ours)."""

@@ -290,4 +290,5 @@ def _audit_policy(
             conversation,
             rule_ids=sorted({v["rule_id"] for v in guard.get("violations", [])}),
             outcome=guard.get("outcome"),
+            pack_version=guard.get("pack"),
         )

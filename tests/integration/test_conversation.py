@@ -164,7 +164,8 @@ def test_a_failing_draft_is_never_sent(negotiator, engine, demo_accounts, now, m
     [sent] = rows(engine, Message, conversation_id=conv, direction="outbound")
     assert sent.guard_outcome == "fallback" and "embargo" not in sent.body.lower()
     events = rows(engine, AuditEvent, conversation_id=conv, kind="guard.fallback")
-    assert len(events) == 1 and events[0].rule_ids
+    assert len(events) == 1 and "forbidden.threat.seizure" in events[0].rule_ids
+    assert events[0].data["pack_version"].startswith("MX-")
 
 
 def test_bad_input_gets_clear_errors(negotiator, demo_accounts, now):

@@ -23,6 +23,7 @@ from agent.store.models import (
     Direction,
     Message,
     MessageStatusEvent,
+    Stage,
 )
 from api.channels.base import ChannelError, OutgoingMessage, SendResult
 from api.channels.cloud import CloudApiChannel
@@ -530,3 +531,42 @@ def test_run_forever_sends_and_survives_a_failing_pass(
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert reload(engine, reply.id or 0).status == "sent" and calls["n"] >= 2
+
+
+TEMPLATE = {"template": {"name": "recordatorio_pago", "language": "es_MX", "parameters": ["A"]}}
+
+
+def test_a_template_waits_for_the_packs_contact_window(engine, conversation, now, clock, tmp_path):
+    set_debtor(engine, conversation, whatsapp_opt_in_at=now - timedelta(days=30))
+    clock.advance(hours=12)  # Tuesday 23:00 in Mexico City: outside 07:00-22:00
+    message = add_outbound(engine, conversation, now, kind="template", payload=TEMPLATE)
+    graph = Graph()
+    dispatcher(engine, cloud(tmp_path, graph), clock).run_once()
+
+    row = reload(engine, message)
+    wednesday_7am = datetime(2026, 3, 11, 7, 0, tzinfo=now.tzinfo)
+    assert (row.status, row.next_attempt_at) == ("queued", wednesday_7am)
+    assert graph.requests == []
+    with session_scope(engine) as session:
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.kind == "contact.refused"))
+        assert event.rule_ids[:2] == ["contact.window", "mx.window"]
+        assert event.data["pack_version"].startswith("MX-")
+
+    clock.advance(hours=8)  # Wednesday 07:00
+    dispatcher(engine, cloud(tmp_path, graph), clock).run_once()
+    assert reload(engine, message).status == "sent"
+
+
+def test_no_template_while_a_dispute_is_open(engine, conversation, now, clock, tmp_path):
+    set_debtor(engine, conversation, whatsapp_opt_in_at=now - timedelta(days=30))
+    with session_scope(engine) as session:
+        stored = session.get(Conversation, conversation)
+        assert stored is not None
+        stored.stage = Stage.disputed
+        session.add(stored)
+    message = add_outbound(engine, conversation, now, kind="template", payload=TEMPLATE)
+    graph = Graph()
+    dispatcher(engine, cloud(tmp_path, graph), clock).run_once()
+    row = reload(engine, message)
+    assert (row.status, row.error) == ("failed", "contact.stop.dispute_open")
+    assert graph.requests == []
