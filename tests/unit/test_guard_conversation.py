@@ -63,7 +63,7 @@ def test_refusals_and_true_statements_pass() -> None:
     for draft in (
         "Lucía, no puedo condonar la deuda ni quitar intereses, pero sí ofrecerle un 15% menos.",
         "No vamos a tomar ninguna acción legal en este momento.",
-        "Cuando termine de pagar, informaremos a las centrales de riesgo que su cuenta está al día.",
+        "Al terminar de pagar, informaremos a las centrales de riesgo que su cuenta está al día.",
         "Puede pagar en una sola exhibición de $4,080.",
     ):
         assert check(draft, ctx()).outcome == "pass", draft
