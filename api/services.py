@@ -7,7 +7,6 @@ returns. `pacta worker` runs the worker alone; several processes may share the d
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from contextlib import ExitStack
 
@@ -20,11 +19,6 @@ from api.routers.webhook import ingest_load
 
 log = logging.getLogger("pacta.services")
 
-# A turn holds the interpreter lock for milliseconds of pure Python. With the default 5 ms
-# switch interval every webhook thread handoff could wait that long behind it; 1 ms keeps
-# Meta's requests answered promptly while the worker runs, at a small cost in switches.
-GIL_SWITCH_INTERVAL_SECONDS = 0.001
-
 
 class Services:
     def __init__(self, settings: Settings) -> None:
@@ -35,7 +29,6 @@ class Services:
         self.negotiator: Negotiator | None = None
 
     def start(self) -> Services:
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
         self.negotiator = self._stack.enter_context(open_negotiator(self.settings))
         channel = build_channel(self.settings)
         self._stack.callback(channel.close)

@@ -11,9 +11,11 @@ import asyncio
 import hmac
 import json
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -36,12 +38,103 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 log = logging.getLogger("pacta.webhook")
 router = APIRouter(tags=["whatsapp"])
 
-# Every webhook of this process is stored by this one thread, one transaction after another.
-# Concurrent posts then wait their turn in a queue instead of busy-waiting against each other
-# on SQLite's single write lock (and a burst keeps one thread busy, not the whole pool).
-# Ordering and uniqueness do not depend on it: `ingest` locks the debtor row and inserts
-# once per wamid, so several processes (or PostgreSQL) stay correct.
-_ingest_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingest")
+
+class IngestQueue:
+    """One thread stores every webhook of this process; those that queue up share a commit.
+
+    Concurrent posts wait their turn here instead of busy-waiting against each other on
+    SQLite's single write lock, and under load several webhooks are stored in one transaction
+    (group commit), which keeps the cost per message low exactly when it matters. Ordering and
+    uniqueness do not depend on it: `ingest` locks the debtor row and inserts once per wamid,
+    so several processes (or PostgreSQL) stay correct.
+    """
+
+    MAX_GROUP = 32
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_IngestJob] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(
+        self, raw: bytes, header: str | None, settings: Settings, engine: Engine
+    ) -> Future[dict[str, Any]]:
+        job = _IngestJob(raw, header, settings, engine, Future())
+        self._jobs.put(job)
+        self._start()
+        return job.future
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-ingest", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            group = [self._jobs.get()]
+            while len(group) < self.MAX_GROUP:
+                try:
+                    group.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._store_group(group)
+            except BaseException as e:  # never leave a request waiting forever
+                for job in group:
+                    if not job.future.done():
+                        job.future.set_exception(e)
+
+    def _store_group(self, group: list[_IngestJob]) -> None:
+        parsed: list[tuple[_IngestJob, WebhookBatch]] = []
+        for job in group:
+            try:
+                check_signature(job.raw, job.header, job.settings)
+                parsed.append((job, _parse(job.raw)))
+            except WebhookError as e:
+                job.future.set_exception(e)
+        by_engine: dict[int, list[tuple[_IngestJob, WebhookBatch]]] = {}
+        for item in parsed:
+            by_engine.setdefault(id(item[0].engine), []).append(item)
+        for items in by_engine.values():
+            try:
+                reports = store_batches(items[0][0].engine, [b for _, b in items])
+            except WebhookError:
+                if len(items) == 1:
+                    items[0][0].future.set_exception(WebhookError(503, STORE_FAILED))
+                    continue
+                # One bad batch must not fail the others: store them one by one.
+                for item in items:
+                    self._store_alone(item)
+                continue
+            for (job, batch), report in zip(items, reports, strict=True):
+                _log_batch(batch, report)
+                job.future.set_result(report.as_dict())
+
+    def _store_alone(self, item: tuple[_IngestJob, WebhookBatch]) -> None:
+        job, batch = item
+        try:
+            [report] = store_batches(job.engine, [batch])
+        except WebhookError as e:
+            job.future.set_exception(e)
+            return
+        _log_batch(batch, report)
+        job.future.set_result(report.as_dict())
+
+
+@dataclass
+class _IngestJob:
+    raw: bytes
+    header: str | None
+    settings: Settings
+    engine: Engine
+    future: Future[dict[str, Any]]
+
+
+STORE_FAILED = "the inbox could not store the events; retry later"
+ingest_queue = IngestQueue()
 
 
 class IngestLoad:
@@ -101,11 +194,8 @@ async def receive_events(request: Request) -> Response:
     header = request.headers.get(SIGNATURE_HEADER)
     engine = engine_for(settings.database_url)
     try:
-        loop = asyncio.get_running_loop()
         with ingest_load:
-            counts = await loop.run_in_executor(
-                _ingest_thread, ingest_webhook, raw, header, settings, engine
-            )
+            counts = await asyncio.wrap_future(ingest_queue.submit(raw, header, settings, engine))
     except WebhookError as e:
         return JSONResponse({"detail": e.reason}, status_code=e.status_code)
     return JSONResponse(counts)
@@ -121,15 +211,22 @@ def ingest_webhook(
     """The request-independent webhook path, shared with the sandbox: verify, parse, store."""
     check_signature(raw, signature_header, settings)
     batch = _parse(raw)
+    [report] = store_batches(engine, [batch], now)
+    _log_batch(batch, report)
+    return report.as_dict()
+
+
+def store_batches(
+    engine: Engine, batches: list[WebhookBatch], now: datetime | None = None
+) -> list[IngestReport]:
+    """Store parsed batches in one transaction; WebhookError(503) when it cannot commit."""
     now = now or datetime.now(UTC)
     try:
         with session_scope(engine) as session:
-            report = ingest(session, batch, now)
+            return [ingest(session, batch, now) for batch in batches]
     except SQLAlchemyError as e:
         log.error("webhook not stored (%s): WhatsApp will retry", type(e).__name__)
-        raise WebhookError(503, "the inbox could not store the events; retry later") from e
-    _log_batch(batch, report)
-    return report.as_dict()
+        raise WebhookError(503, STORE_FAILED) from e
 
 
 def check_signature(raw: bytes, header: str | None, settings: Settings) -> None:

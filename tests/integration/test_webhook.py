@@ -5,6 +5,7 @@ import json
 import logging
 import statistics
 import time
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from agent.store.models import (
     UnmatchedInbound,
 )
 from agent.store.repository import open_conversation
+from api.routers.webhook import WebhookError
 from api.whatsapp.signature import sign
 
 pytestmark = pytest.mark.integration
@@ -496,3 +498,50 @@ def test_logs_carry_counts_and_masked_phones_never_bodies(client, caplog):
     assert "*********5678" in logged
     assert "mi clave" not in logged
     assert LUCIA_WA_ID not in logged
+
+
+# --- group commit --------------------------------------------------------------------------------
+
+
+def test_queued_webhooks_share_one_commit_and_keep_their_own_answers(wa_settings, db):
+    from api.routers.webhook import IngestQueue, _IngestJob
+
+    def job(data: Any, secret: str = SECRET) -> _IngestJob:
+        raw = json.dumps(data).encode()
+        return _IngestJob(raw, sign(raw, secret), wa_settings, db, Future())
+
+    jobs = [
+        job(text_from("5215512345678", "hola", "wamid.G1")),
+        job(text_from("5215512345678", "hola", "wamid.G2"), secret="wrong"),
+        job(text_from("5215512345678", "otra vez", "wamid.G3")),
+        job(text_from("5215512345678", "hola", "wamid.G1")),  # a replay inside the group
+    ]
+    IngestQueue()._store_group(jobs)
+
+    assert jobs[0].future.result()["stored"] == 1
+    with pytest.raises(WebhookError) as refused:
+        jobs[1].future.result()
+    assert refused.value.status_code == 401
+    assert jobs[2].future.result()["stored"] == 1
+    assert jobs[3].future.result() == jobs[3].future.result() | {"stored": 0, "duplicates": 1}
+    assert [m.wamid for m in inbound(db)] == ["wamid.G1", "wamid.G3"]
+
+
+def test_a_group_that_cannot_commit_is_retried_one_by_one(wa_settings, db, monkeypatch):
+    from api.routers import webhook
+
+    calls: list[int] = []
+    real = webhook.store_batches
+
+    def flaky(engine, batches, now=None):  # type: ignore[no-untyped-def]
+        calls.append(len(batches))
+        if len(batches) > 1:
+            raise WebhookError(503, webhook.STORE_FAILED)
+        return real(engine, batches, now)
+
+    monkeypatch.setattr(webhook, "store_batches", flaky)
+    raws = [json.dumps(text_from("5215512345678", "hola", f"wamid.R{i}")).encode() for i in (1, 2)]
+    jobs = [webhook._IngestJob(r, sign(r, SECRET), wa_settings, db, Future()) for r in raws]
+    webhook.IngestQueue()._store_group(jobs)
+    assert calls == [2, 1, 1]
+    assert [j.future.result()["stored"] for j in jobs] == [1, 1]
