@@ -30,7 +30,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -458,6 +458,87 @@ _DAY_ONLY_RE = re.compile(
 )
 _BARE_NUMBER_RE = re.compile(_NUM)
 
+# Spelled-out Spanish numbers, for amounts written in words ("seis mil cuatrocientos pesos").
+_UNITS = {
+    "cero": 0, "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
+    "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
+    "trece": 13, "catorce": 14, "quince": 15, "dieciseis": 16, "diecisiete": 17,
+    "dieciocho": 18, "diecinueve": 19, "veinte": 20, "veintiun": 21, "veintiuno": 21,
+    "veintiuna": 21, "veintidos": 22, "veintitres": 23, "veinticuatro": 24,
+    "veinticinco": 25, "veintiseis": 26, "veintisiete": 27, "veintiocho": 28,
+    "veintinueve": 29, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60,
+    "setenta": 70, "ochenta": 80, "noventa": 90, "cien": 100, "ciento": 100,
+    "doscientos": 200, "doscientas": 200, "trescientos": 300, "trescientas": 300,
+    "cuatrocientos": 400, "cuatrocientas": 400, "quinientos": 500, "quinientas": 500,
+    "seiscientos": 600, "seiscientas": 600, "setecientos": 700, "setecientas": 700,
+    "ochocientos": 800, "ochocientas": 800, "novecientos": 900, "novecientas": 900,
+}  # fmt: skip
+_SCALES = {"mil": 1000, "millon": 1_000_000, "millones": 1_000_000}
+_ACCENTED = ("dieciséis", "veintiún", "veintidós", "veintitrés", "veintiséis", "millón")
+_SPELLED_WORD = (
+    "(?:" + "|".join(sorted((*_UNITS, *_SCALES, *_ACCENTED), key=len, reverse=True)) + ")"
+)
+_SPELLED = rf"{_SPELLED_WORD}(?:\s+(?:y\s+)?{_SPELLED_WORD})*"
+_SPELLED_MONEY_RE = re.compile(
+    rf"(?<![\w])(?P<num>{_SPELLED})\s+(?:de\s+)?(?P<word>{_CURRENCY_WORDS})"
+    rf"(?:\s+con\s+(?P<cents>{_SPELLED})(?:\s+(?:centavos|c[eé]ntimos|cents))?)?",
+    re.IGNORECASE,
+)
+# "1,8 millones", "540 lucas": amounts with a multiplier and no currency sign.
+_MULTIPLIED_MONEY_RE = re.compile(
+    rf"(?<![\w.,$€/])(?P<num>{_NUM})\s+(?P<mult>millones|mill[oó]n|lucas?|palos?)\b",
+    re.IGNORECASE,
+)
+# "se ahorra la mitad", "un tercio de descuento": a share of the debt written as a fraction.
+_FRACTIONS = {"mitad": Decimal(50), "tercio": Decimal("33.33"), "cuarto": Decimal(25)}
+_FRACTION_RE = re.compile(
+    r"\b(?:ahorr|descuent|rebaj|quit|menos|off)\w*(?:\s+\w+){0,2}?\s+(?:la|una?)\s+"
+    r"(?P<fraction>mitad|tercio|cuarto)\b",
+    re.IGNORECASE,
+)
+# "hasta este jueves", "el próximo viernes": a date named by its weekday only.
+_WEEKDAY_NUMBERS = {
+    "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5,
+    "domingo": 6,
+}  # fmt: skip
+_RELATIVE_DAY_RE = re.compile(
+    rf"\b(?:este|esta|el|pr[oó]ximo|el\s+pr[oó]ximo|este\s+pr[oó]ximo)\s+(?P<weekday>{_WEEKDAYS})"
+    r"\b(?!\s*,?\s*\d)",
+    re.IGNORECASE,
+)
+_ENGLISH_COUNT_RE = re.compile(
+    r"\b(?P<num>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|"
+    r"twenty[- ]four|thirty[- ]six)\s+(?:\w+\s+)?(?P<noun>payments|installments|months|weeks)\b",
+    re.IGNORECASE,
+)
+_ENGLISH_NUMBERS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24,
+    "twenty four": 24, "thirty-six": 36, "thirty six": 36,
+}  # fmt: skip
+
+
+def _spelled_value(text: str) -> int | None:
+    """The value of a spelled-out Spanish number ("ciento setenta y seis mil"), or None."""
+    total = current = 0
+    for raw in text.lower().split():
+        word = unicodedata.normalize("NFD", raw)
+        word = "".join(c for c in word if not unicodedata.combining(c))
+        if word == "y":
+            continue
+        if word in _UNITS:
+            current += _UNITS[word]
+        elif word == "mil":
+            total += (current or 1) * 1000
+            current = 0
+        elif word in _SCALES:
+            total = (total + (current or 1)) * _SCALES[word]
+            current = 0
+        else:
+            return None
+    return total + current
+
+
 _FILLER = "\x00"
 
 _PESO_CURRENCIES = frozenset({"MXN", "COP", "CLP", "ARS", "UYU", "DOP", "CUP", "PHP"})
@@ -652,12 +733,77 @@ class _Scanner:
                     )
                 self.take(*m.span())
 
+    def spelled_money(self) -> None:
+        for m in self.matches(_SPELLED_MONEY_RE):
+            value = _spelled_value(m.group("num"))
+            cents = _spelled_value(m.group("cents")) if m.group("cents") else 0
+            if value is None or cents is None:
+                continue
+            amount = Decimal(value) + Decimal(cents) / 100
+            if amount not in self.ctx.allowed_amounts:
+                self.flag(
+                    "figures.unknown_amount",
+                    m.span(),
+                    f"Amount {_fmt(amount)} (in words) is not in the offer or the account.",
+                )
+            self.take(*m.span())
+
+    def multiplied_money(self) -> None:
+        for m in self.matches(_MULTIPLIED_MONEY_RE):
+            values = self._values(m)
+            if not any(v in self.ctx.allowed_amounts for v in values):
+                shown = _fmt(values[0]) if values else m.group("num")
+                self.flag(
+                    "figures.unknown_amount",
+                    m.span(),
+                    f"Amount {shown} is not in the offer or the account.",
+                )
+            self.take(*m.span())
+
+    def fractions(self) -> None:
+        for m in self.matches(_FRACTION_RE):
+            share = _FRACTIONS[m.group("fraction").lower()]
+            if not any(abs(p - share) <= 1 for p in self.ctx.allowed_percentages):
+                self.flag(
+                    "figures.unknown_percent",
+                    m.span(),
+                    f"A share of {_fmt(share)}% (in words) is not in the offer.",
+                )
+            self.take(*m.span())
+
+    def relative_days(self) -> None:
+        if self.ctx.today is None:
+            return
+        for m in self.matches(_RELATIVE_DAY_RE):
+            name = unicodedata.normalize("NFD", m.group("weekday").lower())
+            weekday = _WEEKDAY_NUMBERS["".join(c for c in name if not unicodedata.combining(c))]
+            ahead = (weekday - self.ctx.today.weekday()) % 7 or 7
+            candidates = {self.ctx.today + timedelta(days=ahead + 7 * k) for k in (0, 1)}
+            if weekday == self.ctx.today.weekday():
+                candidates.add(self.ctx.today)
+            if not candidates & self.ctx.allowed_dates:
+                self.flag(
+                    "figures.unknown_date", m.span(), "Weekday date not in the offer or account."
+                )
+            self.take(*m.span())
+
+    def english_counts(self) -> None:
+        for m in self.matches(_ENGLISH_COUNT_RE):
+            number = _ENGLISH_NUMBERS[m.group("num").lower()]
+            if number not in self.ctx.allowed_counts:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"Count {number} ({m.group('noun')}) is not in the offer.",
+                )
+            self.take(*m.span())
+
     def _values(self, m: re.Match[str]) -> list[Decimal]:
         mult = (m.group("mult") or "").lower()
         factor = Decimal(1)
-        if mult == "mil":
+        if mult == "mil" or mult.startswith("luca"):
             factor = Decimal(1000)
-        elif mult.startswith("mill"):
+        elif mult.startswith("mill") or mult.startswith("palo"):
             factor = Decimal(1_000_000)
         return [v * factor for v in _number_candidates(m.group("num"), self.ctx.locale)]
 
@@ -724,6 +870,11 @@ def find_figure_violations(draft: str, context: GuardContext) -> list[Violation]
     scanner.options()
     scanner.dates()
     scanner.money()
+    scanner.spelled_money()
+    scanner.multiplied_money()
+    scanner.fractions()
+    scanner.relative_days()
+    scanner.english_counts()
     scanner.percents()
     scanner.counts()
     scanner.day_only()
@@ -779,7 +930,8 @@ def find_conversation_violations(draft: str, context: GuardContext) -> list[Viol
 
 
 def _money_and_percent_spans(draft: str) -> list[tuple[int, int]]:
-    spans = [m.span() for r in (_MONEY_PREFIX_RE, _MONEY_SUFFIX_RE) for m in r.finditer(draft)]
+    money = (_MONEY_PREFIX_RE, _MONEY_SUFFIX_RE, _SPELLED_MONEY_RE, _MULTIPLIED_MONEY_RE)
+    spans = [m.span() for r in money for m in r.finditer(draft)]
     return spans + [m.span() for m in _PERCENT_RE.finditer(draft)]
 
 
