@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from evals.guard import BLIND_PATH, CORPUS_PATH, load_rows
+from evals.guard import ADVERSARIAL_PATH, BLIND_PATH, CORPUS_PATH, load_rows
 from policies.guard import check
 
 TARGET_P95_MS = 2.0
@@ -30,7 +30,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=1, help="uncounted rounds first")
-    parser.add_argument("--data", type=Path, nargs="+", default=[CORPUS_PATH, BLIND_PATH])
+    parser.add_argument(
+        "--data", type=Path, nargs="+", default=[CORPUS_PATH, ADVERSARIAL_PATH, BLIND_PATH]
+    )
     args = parser.parse_args()
 
     pairs = [(c.draft, c.guard_context) for path in args.data for c in load_rows(path)]

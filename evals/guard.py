@@ -1,6 +1,6 @@
 """Evaluate the outbound guard (`policies.guard.check`) against the labelled draft corpora.
 
-    .venv/bin/python -m evals.guard                      # dev test, dev train, blind
+    .venv/bin/python -m evals.guard              # dev test, dev train, adversarial, blind
     .venv/bin/python -m evals.guard --split test --show-misses
     .venv/bin/python -m evals.guard --data evals/data/guard_blind.jsonl
 
@@ -34,6 +34,7 @@ from policies.guard import GuardContext, Verdict, check
 DATA_DIR = Path(__file__).parent / "data"
 CORPUS_PATH = DATA_DIR / "guard_corpus.jsonl"
 BLIND_PATH = DATA_DIR / "guard_blind.jsonl"
+ADVERSARIAL_PATH = DATA_DIR / "guard_adversarial.jsonl"  # a dev set of hard cases, no splits
 
 TARGETS = {"blocked_noncompliant_rate": 0.98, "passed_compliant_rate": 0.95}
 
@@ -404,8 +405,8 @@ def targets_met(report: Mapping[str, Any]) -> dict[str, bool]:
 
 
 def is_blind(path: Path, cases: Sequence[GuardCase]) -> bool:
-    """A held-out file: its texts are never printed (named *blind*, or without splits)."""
-    return "blind" in path.name.lower() or not any(c.split for c in cases)
+    """A held-out file: its texts are never printed (named *blind*)."""
+    return "blind" in path.name.lower()
 
 
 def _with_texts(
@@ -447,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         "--data",
         type=Path,
         nargs="+",
-        help="JSON Lines corpora (default: the dev corpus and the blind set)",
+        help="JSON Lines corpora (default: the dev corpus, the adversarial set, the blind set)",
     )
     parser.add_argument(
         "--split",
@@ -462,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    paths = args.data or [CORPUS_PATH, BLIND_PATH]
+    paths = args.data or [CORPUS_PATH, ADVERSARIAL_PATH, BLIND_PATH]
     sets = []
     for path in paths:
         try:
@@ -472,8 +473,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         blind = is_blind(path, cases)
         shown = _display(path)
-        if blind:
-            sets.append(_report(path.stem, shown, "all", cases, args.show_misses, True))
+        if blind or not any(c.split for c in cases):  # one set, reported whole
+            sets.append(_report(path.stem, shown, "all", cases, args.show_misses, blind))
             continue
         for split in [args.split] if args.split else ["test", "train"]:
             chosen = [c for c in cases if split == "all" or c.split == split]

@@ -448,7 +448,8 @@ _COUNT_RE = re.compile(
     rf"(?<![\w.,])(?P<num>\d+|{_NUMBER_WORDS_RE})\s+"
     r"(?:(?:c[oó]modas|peque[nñ]as|iguales|sencillas)\s+)?"
     r"(?P<noun>cuotas?|pagos?|mensualidad(?:es)?|parcialidad(?:es)?|abonos?|quincenas?|meses|mes"
-    r"|semanas?|plazos?|exhibiciones|d[ií]as)\b",
+    r"|semanas?|plazos?|exhibiciones|d[ií]as|partes|letras|dep[oó]sitos|vencimientos|a[nñ]os"
+    r"|recibos|pagar[eé]s|transferencias)\b",
     re.IGNORECASE,
 )
 _DAY_ONLY_RE = re.compile(
@@ -516,6 +517,11 @@ _ENGLISH_NUMBERS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24,
     "twenty four": 24, "thirty-six": 36, "thirty six": 36,
 }  # fmt: skip
+
+
+_MONTH_HINT_RE = re.compile(_MONTH_RE)  # on lowered text
+_CURRENCY_WORD_RE = re.compile(_CURRENCY_WORDS)
+_WEEKDAY_HINTS = ("lunes", "martes", "rcoles", "jueves", "viernes", "bado", "domingo")
 
 
 def _spelled_value(text: str) -> int | None:
@@ -626,6 +632,11 @@ class _Scanner:
         self.work = draft
         self.ctx = context
         self.violations: list[Violation] = []
+        self.lowered = draft.lower()
+
+    def mentions(self, *words: str) -> bool:
+        """A cheap test that a pass's expensive patterns can match at all."""
+        return any(w in self.lowered for w in words)
 
     def take(self, start: int, end: int) -> None:
         self.work = self.work[:start] + _FILLER * (end - start) + self.work[end:]
@@ -668,7 +679,10 @@ class _Scanner:
                 self.take(*m.span())
 
     def dates(self) -> None:
-        for pattern in (_ISO_DATE_RE, _NUMERIC_DATE_RE, _TEXT_DATE_RE, _MONTH_FIRST_DATE_RE):
+        patterns = [_ISO_DATE_RE, _NUMERIC_DATE_RE]
+        if _MONTH_HINT_RE.search(self.lowered):
+            patterns += [_TEXT_DATE_RE, _MONTH_FIRST_DATE_RE]
+        for pattern in patterns:
             for m in self.matches(pattern):
                 month_text = m.group("month")
                 month = int(month_text) if month_text.isdigit() else _MONTHS[month_text.lower()]
@@ -734,6 +748,8 @@ class _Scanner:
                 self.take(*m.span())
 
     def spelled_money(self) -> None:
+        if not _CURRENCY_WORD_RE.search(self.lowered):
+            return
         for m in self.matches(_SPELLED_MONEY_RE):
             value = _spelled_value(m.group("num"))
             cents = _spelled_value(m.group("cents")) if m.group("cents") else 0
@@ -749,6 +765,8 @@ class _Scanner:
             self.take(*m.span())
 
     def multiplied_money(self) -> None:
+        if not self.mentions("mill", "luca", "palo"):
+            return
         for m in self.matches(_MULTIPLIED_MONEY_RE):
             values = self._values(m)
             if not any(v in self.ctx.allowed_amounts for v in values):
@@ -761,6 +779,8 @@ class _Scanner:
             self.take(*m.span())
 
     def fractions(self) -> None:
+        if not self.mentions("mitad", "tercio", "cuarto"):
+            return
         for m in self.matches(_FRACTION_RE):
             share = _FRACTIONS[m.group("fraction").lower()]
             if not any(abs(p - share) <= 1 for p in self.ctx.allowed_percentages):
@@ -772,7 +792,7 @@ class _Scanner:
             self.take(*m.span())
 
     def relative_days(self) -> None:
-        if self.ctx.today is None:
+        if self.ctx.today is None or not self.mentions(*_WEEKDAY_HINTS):
             return
         for m in self.matches(_RELATIVE_DAY_RE):
             name = unicodedata.normalize("NFD", m.group("weekday").lower())
@@ -788,6 +808,8 @@ class _Scanner:
             self.take(*m.span())
 
     def english_counts(self) -> None:
+        if not self.mentions("payments", "installments", "months", "weeks"):
+            return
         for m in self.matches(_ENGLISH_COUNT_RE):
             number = _ENGLISH_NUMBERS[m.group("num").lower()]
             if number not in self.ctx.allowed_counts:
@@ -808,6 +830,8 @@ class _Scanner:
         return [v * factor for v in _number_candidates(m.group("num"), self.ctx.locale)]
 
     def percents(self) -> None:
+        if not self.mentions("%", "ciento"):
+            return
         for m in self.matches(_PERCENT_RE):
             raw = m.group("num")
             word = _NUMBER_WORDS.get(raw.lower())
