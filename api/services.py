@@ -19,6 +19,8 @@ from api.routers.webhook import ingest_load
 
 log = logging.getLogger("pacta.services")
 
+WORKER_MAX_WAIT_SECONDS = 1.0
+
 
 class Services:
     def __init__(self, settings: Settings) -> None:
@@ -32,7 +34,13 @@ class Services:
         self.negotiator = self._stack.enter_context(open_negotiator(self.settings))
         channel = build_channel(self.settings)
         self._stack.callback(channel.close)
-        worker = Worker(self.negotiator, give_way=ingest_load.busy)
+        # While webhooks keep arriving the worker waits up to 1 s per turn: a turn holds the
+        # interpreter lock for milliseconds, and at 0.25 s its turns pushed the ingest p95 at
+        # 200 msg/s to 96 ms (43 ms at 1 s). Replies catch up once the burst ends; sustained
+        # reply throughput comes from more `pacta worker` processes.
+        worker = Worker(
+            self.negotiator, give_way=ingest_load.busy, max_wait_seconds=WORKER_MAX_WAIT_SECONDS
+        )
         dispatcher = Dispatcher(self.negotiator.engine, channel)
         loops = (("worker", worker.run_forever), ("dispatcher", dispatcher.run_forever))
         for name, target in loops:

@@ -7,9 +7,9 @@ demo portfolio plus N synthetic Colombian debtors, then:
 1. paced: a few messages at a rate the worker keeps up with -> unloaded end-to-end latency;
 2. levels: messages as fast as C concurrent clients can post (e.g. 1, 8, 32) -> ingest
    latency (request sent to 200 received) and inbound messages per second per level;
-3. sustained: an open loop at a fixed arrival rate (default 200 msg/s, the target) for a fixed
-   time, with the worker answering at the same time -> sustained inbound messages per second
-   and the ingest latency at that rate (the figures the targets are judged on);
+3. sustained: an open loop at a fixed arrival rate (default 210 msg/s; the target is 200) for
+   a fixed time, with the worker answering at the same time -> sustained inbound messages per
+   second and the ingest latency at that rate (the figures the targets are judged on);
 4. replays: already-delivered payloads posted again -> must change nothing;
 5. drain: waits until every message has its reply queued, then checks that none was lost or
    doubled (exactly one outbound Message per inbound, by reply_to_id).
@@ -515,7 +515,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--per-level", type=int, default=600, help="messages per level")
     parser.add_argument("--level-seconds", type=float, default=30, help="time cap per level")
     parser.add_argument("--sustain-seconds", type=float, default=20)
-    parser.add_argument("--sustain-rate", type=float, default=200, help="messages/s, open loop")
+    parser.add_argument(
+        "--sustain-rate",
+        type=float,
+        default=210,
+        help="messages/s, open loop (a little above the 200 target: the measured rate\n"
+        "counts the time until the last answer, so it reads slightly below the offered one)",
+    )
     parser.add_argument("--paced", type=int, default=30, help="messages in the unloaded phase")
     parser.add_argument("--paced-rate", type=float, default=10.0, help="messages/s, unloaded")
     parser.add_argument("--replays", type=int, default=50, help="payloads delivered twice")
