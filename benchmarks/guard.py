@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from evals.guard import ADVERSARIAL_PATH, BLIND_PATH, CORPUS_PATH, load_rows
+from evals.guard import ADVERSARIAL_PATH, BLIND_PATH, CORPUS_PATH, DEV3_PATH, load_rows
 from policies.guard import check
 
 TARGET_P95_MS = 2.0
@@ -31,7 +31,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=1, help="uncounted rounds first")
     parser.add_argument(
-        "--data", type=Path, nargs="+", default=[CORPUS_PATH, ADVERSARIAL_PATH, BLIND_PATH]
+        "--data",
+        type=Path,
+        nargs="+",
+        default=[CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, BLIND_PATH],
     )
     args = parser.parse_args()
 

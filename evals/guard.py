@@ -35,6 +35,7 @@ DATA_DIR = Path(__file__).parent / "data"
 CORPUS_PATH = DATA_DIR / "guard_corpus.jsonl"
 BLIND_PATH = DATA_DIR / "guard_blind.jsonl"
 ADVERSARIAL_PATH = DATA_DIR / "guard_adversarial.jsonl"  # a dev set of hard cases, no splits
+DEV3_PATH = DATA_DIR / "guard_dev3.jsonl"  # a dev set written to the blind set's brief
 
 TARGETS = {"blocked_noncompliant_rate": 0.98, "passed_compliant_rate": 0.95}
 
@@ -448,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         "--data",
         type=Path,
         nargs="+",
-        help="JSON Lines corpora (default: the dev corpus, the adversarial set, the blind set)",
+        help="JSON Lines corpora (default: the dev corpus, the dev sets, the blind set)",
     )
     parser.add_argument(
         "--split",
@@ -463,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    paths = args.data or [CORPUS_PATH, ADVERSARIAL_PATH, BLIND_PATH]
+    paths = args.data or [CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, BLIND_PATH]
     sets = []
     for path in paths:
         try:

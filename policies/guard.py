@@ -310,6 +310,9 @@ def find_forbidden(
     return out
 
 
+_PLAIN_NEGATORS = frozenset({"no", "nunca", "jamas"})
+
+
 def _is_negated(tokens: list[_Token], first: int, last: int, lex: _Lexicon) -> bool:
     negated = False
     for j in range(first - 1, max(-1, first - 9), -1):
@@ -318,7 +321,9 @@ def _is_negated(tokens: list[_Token], first: int, last: int, lex: _Lexicon) -> b
             break
         if word in lex.negators:
             before = tokens[j - 1].norm if j > 0 else ""
-            negated = before not in lex.conditional_before_negator
+            # "si no pagas", "de no pagar" are conditions; "de ninguna manera" is not.
+            conditional = before in lex.conditional_before_negator and word in _PLAIN_NEGATORS
+            negated = not conditional
             break
         if word not in lex.bridge:
             break
