@@ -40,6 +40,8 @@ import yaml
 from babel.numbers import get_decimal_symbol
 from pydantic import BaseModel, Field
 
+from policies.numbers import SCALES, WORD_VALUES, parse_word_run
+
 LEXICON_PATH = Path(__file__).parent / "lexicon" / "forbidden.yaml"
 
 Outcome = Literal["pass", "redraft", "block"]
@@ -465,24 +467,9 @@ _DAY_ONLY_RE = re.compile(
 _BARE_NUMBER_RE = re.compile(_NUM)
 
 # Spelled-out Spanish numbers, for amounts written in words ("seis mil cuatrocientos pesos").
-_UNITS = {
-    "cero": 0, "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
-    "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
-    "trece": 13, "catorce": 14, "quince": 15, "dieciseis": 16, "diecisiete": 17,
-    "dieciocho": 18, "diecinueve": 19, "veinte": 20, "veintiun": 21, "veintiuno": 21,
-    "veintiuna": 21, "veintidos": 22, "veintitres": 23, "veinticuatro": 24,
-    "veinticinco": 25, "veintiseis": 26, "veintisiete": 27, "veintiocho": 28,
-    "veintinueve": 29, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60,
-    "setenta": 70, "ochenta": 80, "noventa": 90, "cien": 100, "ciento": 100,
-    "doscientos": 200, "doscientas": 200, "trescientos": 300, "trescientas": 300,
-    "cuatrocientos": 400, "cuatrocientas": 400, "quinientos": 500, "quinientas": 500,
-    "seiscientos": 600, "seiscientas": 600, "setecientos": 700, "setecientas": 700,
-    "ochocientos": 800, "ochocientas": 800, "novecientos": 900, "novecientas": 900,
-}  # fmt: skip
-_SCALES = {"mil": 1000, "millon": 1_000_000, "millones": 1_000_000}
 _ACCENTED = ("dieciséis", "veintiún", "veintidós", "veintitrés", "veintiséis", "millón")
 _SPELLED_WORD = (
-    "(?:" + "|".join(sorted((*_UNITS, *_SCALES, *_ACCENTED), key=len, reverse=True)) + ")"
+    "(?:" + "|".join(sorted((*WORD_VALUES, *SCALES, *_ACCENTED), key=len, reverse=True)) + ")"
 )
 _SPELLED = rf"{_SPELLED_WORD}(?:\s+(?:y\s+)?{_SPELLED_WORD})*"
 _SPELLED_MONEY_RE = re.compile(
@@ -531,23 +518,9 @@ _WEEKDAY_HINTS = ("lunes", "martes", "rcoles", "jueves", "viernes", "bado", "dom
 
 def _spelled_value(text: str) -> int | None:
     """The value of a spelled-out Spanish number ("ciento setenta y seis mil"), or None."""
-    total = current = 0
-    for raw in text.lower().split():
-        word = unicodedata.normalize("NFD", raw)
-        word = "".join(c for c in word if not unicodedata.combining(c))
-        if word == "y":
-            continue
-        if word in _UNITS:
-            current += _UNITS[word]
-        elif word == "mil":
-            total += (current or 1) * 1000
-            current = 0
-        elif word in _SCALES:
-            total = (total + (current or 1)) * _SCALES[word]
-            current = 0
-        else:
-            return None
-    return total + current
+    tokens = [_normalise_token(w) for w in text.split()]
+    value, end = parse_word_run(tokens, 0)
+    return value if end == len(tokens) else None
 
 
 _FILLER = "\x00"
@@ -743,14 +716,18 @@ class _Scanner:
                         m.span(),
                         f"Currency {wrong[0]!r} is not {self.ctx.currency}.",
                     )
-                elif not any(v in self.ctx.allowed_amounts for v in values):
-                    shown = _fmt(values[0]) if values else m.group("num")
-                    self.flag(
-                        "figures.unknown_amount",
-                        m.span(),
-                        f"Amount {shown} is not in the offer or the account.",
-                    )
+                else:
+                    self._check_amount(m, values)
                 self.take(*m.span())
+
+    def _check_amount(self, m: re.Match[str], values: list[Decimal]) -> None:
+        if not any(v in self.ctx.allowed_amounts for v in values):
+            shown = _fmt(values[0]) if values else m.group("num")
+            self.flag(
+                "figures.unknown_amount",
+                m.span(),
+                f"Amount {shown} is not in the offer or the account.",
+            )
 
     def spelled_money(self) -> None:
         if not _CURRENCY_WORD_RE.search(self.lowered):
@@ -773,14 +750,7 @@ class _Scanner:
         if not self.mentions("mill", "luca", "palo"):
             return
         for m in self.matches(_MULTIPLIED_MONEY_RE):
-            values = self._values(m)
-            if not any(v in self.ctx.allowed_amounts for v in values):
-                shown = _fmt(values[0]) if values else m.group("num")
-                self.flag(
-                    "figures.unknown_amount",
-                    m.span(),
-                    f"Amount {shown} is not in the offer or the account.",
-                )
+            self._check_amount(m, self._values(m))
             self.take(*m.span())
 
     def fractions(self) -> None:

@@ -15,76 +15,11 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from agent.understanding.schema import Figures, Period
+from policies.numbers import UNITS, WORD_VALUES, parse_word_run
 
 # --- number words ---------------------------------------------------------------------------
 
-_UNITS: dict[str, int] = {
-    "cero": 0,
-    "uno": 1,
-    "un": 1,
-    "una": 1,
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-    "diez": 10,
-    "once": 11,
-    "doce": 12,
-    "trece": 13,
-    "catorce": 14,
-    "quince": 15,
-    "dieciseis": 16,
-    "diecisiete": 17,
-    "dieciocho": 18,
-    "diecinueve": 19,
-    "veinte": 20,
-    "veintiun": 21,
-    "veintiuno": 21,
-    "veintiuna": 21,
-    "veintidos": 22,
-    "veintitres": 23,
-    "veinticuatro": 24,
-    "veinticinco": 25,
-    "veintiseis": 26,
-    "veintisiete": 27,
-    "veintiocho": 28,
-    "veintinueve": 29,
-}
-_TENS: dict[str, int] = {
-    "treinta": 30,
-    "cuarenta": 40,
-    "cincuenta": 50,
-    "sesenta": 60,
-    "setenta": 70,
-    "ochenta": 80,
-    "noventa": 90,
-}
-_HUNDREDS: dict[str, int] = {
-    "cien": 100,
-    "ciento": 100,
-    "doscientos": 200,
-    "doscientas": 200,
-    "trescientos": 300,
-    "trescientas": 300,
-    "cuatrocientos": 400,
-    "cuatrocientas": 400,
-    "quinientos": 500,
-    "quinientas": 500,
-    "seiscientos": 600,
-    "seiscientas": 600,
-    "setecientos": 700,
-    "setecientas": 700,
-    "ochocientos": 800,
-    "ochocientas": 800,
-    "novecientos": 900,
-    "novecientas": 900,
-}
-_WORD_VALUES: dict[str, int] = {**_UNITS, **_TENS, **_HUNDREDS}
-NUMBER_WORDS = _UNITS  # "tres" -> 3, for readers outside this module
+NUMBER_WORDS = UNITS  # "tres" -> 3, for readers outside this module
 _ARTICLE_ONE = frozenset({"un", "una", "uno"})
 _MIL_NOT_MONEY = frozenset({"gracias", "disculpas", "perdones", "veces", "besos", "bendiciones"})
 
@@ -311,7 +246,7 @@ def parse_digit_token(tok: str) -> Decimal | None:
 
 
 def _is_word_number(tok: str) -> bool:
-    return tok in _WORD_VALUES or tok in ("mil", "millon", "millones")
+    return tok in WORD_VALUES or tok in ("mil", "millon", "millones")
 
 
 def parse_numbers(tokens: list[str]) -> list[NumPhrase]:
@@ -336,7 +271,7 @@ def parse_numbers(tokens: list[str]) -> list[NumPhrase]:
                 value *= 1000
                 multiplier = True
                 i += 1
-                if i < n and tokens[i] in _WORD_VALUES and tokens[i] not in _ARTICLE_ONE:
+                if i < n and tokens[i] in WORD_VALUES and tokens[i] not in _ARTICLE_ONE:
                     rest, j = _parse_word_run(tokens, i)
                     if rest < 1000:
                         value += rest
@@ -386,46 +321,7 @@ def parse_numbers(tokens: list[str]) -> list[NumPhrase]:
 
 
 def _parse_word_run(tokens: list[str], i: int) -> tuple[int, int]:
-    """Parse "dos mil quinientos", "treinta y cinco", "un millon" from index i."""
-    total = 0
-    current = 0
-    j = i
-    n = len(tokens)
-    prev_val: int | None = None
-    while j < n:
-        tok = tokens[j]
-        if tok in _WORD_VALUES:
-            if prev_val is not None and prev_val < 10 and tok not in _HUNDREDS:
-                break  # "dos tres" is two numbers
-            val = _WORD_VALUES[tok]
-            current += val
-            prev_val = val
-            j += 1
-        elif tok == "mil":
-            if j + 1 < n and tokens[j + 1] in _MIL_NOT_MONEY:
-                break
-            current = (current or 1) * 1000
-            total += current
-            current = 0
-            prev_val = None
-            j += 1
-        elif tok in ("millon", "millones"):
-            total = (total + current or 1) * 1_000_000
-            current = 0
-            prev_val = None
-            j += 1
-        elif (
-            tok == "y"
-            and prev_val is not None
-            and prev_val in _TENS.values()
-            and j + 1 < n
-            and tokens[j + 1] in _UNITS
-            and _UNITS[tokens[j + 1]] < 10
-        ):
-            j += 1
-        else:
-            break
-    return total + current, j
+    return parse_word_run(tokens, i, not_after_mil=_MIL_NOT_MONEY)
 
 
 # --- dates ----------------------------------------------------------------------------------
@@ -785,7 +681,7 @@ def extract(
                     idx = _char_to_token_index(norm, m.start(2))
             elif kind == "in_days":
                 qty_tok = m.group(1)
-                qty = int(qty_tok) if qty_tok.isdigit() else _UNITS.get(qty_tok)
+                qty = int(qty_tok) if qty_tok.isdigit() else UNITS.get(qty_tok)
                 if not qty:
                     continue
                 d = today + timedelta(days=qty * (7 if m.group(2) == "semanas" else 1))
@@ -851,15 +747,15 @@ def _word_option(tokens: list[str], ctx: AgentContext) -> int | None:
             return max(ctx.options)
         if (
             tok in ("opcion", "option", "alternativa")
-            and nxt in _UNITS
-            and 1 <= _UNITS[nxt] <= 9
+            and nxt in UNITS
+            and 1 <= UNITS[nxt] <= 9
             and nxt not in _ARTICLE_ONE
         ):
-            return _UNITS[nxt]
+            return UNITS[nxt]
         if tok in ("opcion", "option") and nxt in ("uno", "una", "un"):
             return 1
-        if tok == "la" and nxt in _UNITS and 1 <= _UNITS[nxt] <= 9 and nxt not in ("un", "una"):
+        if tok == "la" and nxt in UNITS and 1 <= UNITS[nxt] <= 9 and nxt not in ("un", "una"):
             after = tokens[i + 2] if i + 2 < n else ""
             if after not in _COUNT_UNITS and after not in ("mil", "de") and ctx.options:
-                return _UNITS[nxt]
+                return UNITS[nxt]
     return None
