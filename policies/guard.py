@@ -376,38 +376,15 @@ _MONTHS = {
 _MONTH_RE = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b"
 _WEEKDAYS = r"(?:lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo)"
 
-_NUMBER_WORDS = {
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-    "diez": 10,
-    "once": 11,
-    "doce": 12,
-    "trece": 13,
-    "catorce": 14,
-    "quince": 15,
+# Counts and percentages in words ("tres cuotas", "quince por ciento"), from 2 to 100.
+_NUMBER_WORDS = {w: v for w, v in WORD_VALUES.items() if 2 <= v <= 100} | {
     "dieciséis": 16,
-    "dieciseis": 16,
-    "dieciocho": 18,
-    "veinte": 20,
-    "veinticuatro": 24,
-    "veinticinco": 25,
-    "treinta": 30,
+    "veintidós": 22,
+    "veintitrés": 23,
+    "veintiséis": 26,
     "treinta y seis": 36,
-    "cuarenta": 40,
     "cuarenta y ocho": 48,
-    "cincuenta": 50,
-    "sesenta": 60,
-    "setenta": 70,
     "setenta y cinco": 75,
-    "ochenta": 80,
-    "noventa": 90,
-    "cien": 100,
 }
 _NUMBER_WORDS_RE = "(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
 
