@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from agent import store
 from agent.config import Settings, get_settings
 from agent.graph import build_graph
-from agent.store.db import engine_for, session_scope
+from agent.store.db import engine_for, prepare_sqlite, session_scope
 from policies.mandate import Mandate, load_mandate
 
 MAX_TEXT_CHARS = 4096  # WhatsApp's own limit for a text body
@@ -115,8 +115,7 @@ def open_negotiator(settings: Settings | None = None) -> Iterator[Negotiator]:
     settings = settings or get_settings()
     settings.checkpoints.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(settings.checkpoints), check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    prepare_sqlite(conn)
     try:
         saver = SqliteSaver(conn)
         saver.setup()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,13 +17,36 @@ from sqlmodel import Session, create_engine
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+PRAGMA_RETRY_SECONDS = 30.0
+
+
+def prepare_sqlite(conn: sqlite3.Connection) -> None:
+    """Busy timeout, WAL and foreign keys on a fresh SQLite connection.
+
+    Switching to WAL needs a moment of exclusive access, and SQLite answers
+    "database is locked" without calling the busy handler when another process
+    is opening or recovering the same file at that instant. So the switch is
+    skipped when the file is already in WAL and retried briefly otherwise.
+    """
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    deadline = time.monotonic() + PRAGMA_RETRY_SECONDS
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()
+    prepare_sqlite(dbapi_conn)
 
 
 def make_engine(url: str) -> Engine:
