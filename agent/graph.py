@@ -22,6 +22,11 @@ from agent.actions import Action, ReplyFacts
 from agent.buttons import reply_buttons
 from agent.decide import PolicyAsk, Situation, decide
 from agent.drafting import draft_and_guard, render_reply
+from agent.llm import steps as llm_steps
+from agent.llm.memory import RECENT_MESSAGES, rolled, summary_line
+from agent.llm.provider import OfflineProvider, Provider
+from agent.llm.steps import ExampleSource
+from agent.llm.usage import TurnUsage
 from agent.state import ConversationState
 from agent.store.db import session_scope
 from agent.store.models import Stage
@@ -41,17 +46,38 @@ from policies.plans import (
 
 
 class TurnNodes:
-    def __init__(self, engine: Engine, mandate: Mandate) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        mandate: Mandate,
+        provider: Provider | None = None,
+        examples: ExampleSource | None = None,
+    ) -> None:
         self.engine = engine
         self.mandate = mandate
+        self.provider: Provider = provider or OfflineProvider()
+        self.examples = examples
+
+    @property
+    def uses_model(self) -> bool:
+        return self.provider.name != "offline"
 
     # -- load_context ------------------------------------------------------------------
     def load_context(self, state: ConversationState) -> dict[str, Any]:
         with session_scope(self.engine) as session:
             ctx = store.load_context(session, state["conversation_id"])
+            history = (
+                store.recent_messages(
+                    session, state["conversation_id"], state["inbound_message_id"], RECENT_MESSAGES
+                )
+                if self.uses_model
+                else []
+            )
         today = _today(state["now"], ctx.account.timezone)
         snapshot = store.account_snapshot(ctx.account, today)
         return {
+            "usage": TurnUsage(self.provider.name, self.provider.model).as_dict(),
+            "history": history,
             "account": snapshot.model_dump(mode="json"),
             "debtor_first_name": ctx.debtor.name.split()[0],
             "account_reference": ctx.account.reference,
@@ -65,7 +91,13 @@ class TurnNodes:
     def understand(self, state: ConversationState) -> dict[str, Any]:
         now = _local_now(state["now"], state["account"]["timezone"])
         u = classify(state["inbound"], state.get("last_agent_message"), now=now)
-        return {"understanding": u.model_dump(mode="json")}
+        if not self.uses_model:
+            return {"understanding": u.model_dump(mode="json")}
+        usage = TurnUsage.from_dict(state.get("usage"))
+        u = llm_steps.understand(
+            self.provider, state["inbound"], state.get("last_agent_message"), now, u, usage
+        )
+        return {"understanding": u.model_dump(mode="json"), "usage": usage.as_dict()}
 
     # -- decide ------------------------------------------------------------------------
     def decide(self, state: ConversationState) -> dict[str, Any]:
@@ -97,6 +129,7 @@ class TurnNodes:
             "counter_outcome": "",
             # Per-turn outputs start empty: nothing of the previous turn may leak into this one.
             "draft": None,
+            "model_draft": None,
             "buttons": [],
             "guard": {},
             "reply": "",
@@ -161,11 +194,42 @@ class TurnNodes:
             draft: str | None = render_reply(action, facts, _seed(state))
         except Exception:  # a broken template: the guard step records it and falls back
             draft = None
-        return {
+        update: dict[str, Any] = {
             "facts": facts.model_dump(mode="json"),
             "draft": draft,
             "buttons": reply_buttons(action, facts),
         }
+        if self.uses_model and draft is not None:
+            update |= self._model_draft(state, action, facts, draft)
+        return update
+
+    def _model_draft(
+        self, state: ConversationState, action: Action, facts: ReplyFacts, reference: str
+    ) -> dict[str, Any]:
+        """The model's wording of the template `reference`, when it passes the guard."""
+        usage = TurnUsage.from_dict(state.get("usage"))
+        inputs = llm_steps.DraftInputs(
+            inbound=state["inbound"],
+            segment=state["account"].get("segment", "standard"),
+            summary=state.get("summary", []),
+            history=state.get("history", []),
+            turns_before=state.get("turns", 0),
+        )
+        result = llm_steps.draft(
+            self.provider, action, facts, reference, inputs, usage, self.examples
+        )
+        model = {
+            "used": result.text is not None,
+            "retried": result.retried,
+            "first_outcome": result.first_verdict.outcome if result.first_verdict else None,
+            "first_rules": [v.rule_id for v in result.first_verdict.violations]
+            if result.first_verdict
+            else [],
+        }
+        update: dict[str, Any] = {"usage": usage.as_dict(), "model_draft": model}
+        if result.text is not None:
+            update["draft"] = result.text
+        return update
 
     def _facts(self, state: ConversationState, action: Action) -> ReplyFacts:
         account = AccountSnapshot.model_validate(state["account"])
@@ -208,10 +272,10 @@ class TurnNodes:
             action, facts, _seed(state), draft=state.get("draft")
         )
         pack = load_pack(facts.pack).version if facts.pack else None
-        return {
-            "guard": {**verdict.model_dump(mode="json"), "fallback": fallback, "pack": pack},
-            "reply": reply,
-        }
+        guard = {**verdict.model_dump(mode="json"), "fallback": fallback, "pack": pack}
+        if state.get("model_draft"):
+            guard["model"] = state["model_draft"]
+        return {"guard": guard, "reply": reply}
 
     # -- respond -----------------------------------------------------------------------
     def respond(self, state: ConversationState) -> dict[str, Any]:
@@ -228,6 +292,10 @@ class TurnNodes:
         action = state.get("action")
         if action:
             update |= {
+                "summary": rolled(
+                    state.get("summary", []), summary_line(state["understanding"], action)
+                ),
+                "turns": state.get("turns", 0) + 1,
                 "last_agent_message": state["reply"],
                 "last_action": action,
                 "clarify_streak": state.get("clarify_streak", 0) + 1
@@ -248,9 +316,13 @@ def _route_after_decide(state: ConversationState) -> str:
 
 
 def build_graph(
-    engine: Engine, mandate: Mandate, checkpointer: BaseCheckpointSaver | None
+    engine: Engine,
+    mandate: Mandate,
+    checkpointer: BaseCheckpointSaver | None,
+    provider: Provider | None = None,
+    examples: ExampleSource | None = None,
 ) -> CompiledStateGraph:
-    nodes = TurnNodes(engine, mandate)
+    nodes = TurnNodes(engine, mandate, provider, examples)
     g = StateGraph(ConversationState)
     g.add_node("load_context", nodes.load_context)
     g.add_node("understand", nodes.understand)

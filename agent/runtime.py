@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 from agent import store
 from agent.config import Settings, get_settings
 from agent.graph import build_graph
+from agent.llm.provider import OfflineProvider, Provider, get_provider
+from agent.llm.steps import ExampleSource
 from agent.store.db import engine_for, prepare_sqlite, session_scope
 from policies.mandate import Mandate, load_mandate
 
@@ -35,6 +37,7 @@ class TurnResult:
     understanding: dict[str, Any] = field(default_factory=dict)
     agreement_id: int | None = None
     guard: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)  # model calls and tokens of the turn
 
 
 def thread_config(conversation_id: int) -> dict[str, Any]:
@@ -44,11 +47,19 @@ def thread_config(conversation_id: int) -> dict[str, Any]:
 class Negotiator:
     """Runs turns for any number of conversations; one graph, one checkpointer."""
 
-    def __init__(self, engine: Engine, mandate: Mandate, checkpointer: SqliteSaver) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        mandate: Mandate,
+        checkpointer: SqliteSaver,
+        provider: Provider | None = None,
+        examples: ExampleSource | None = None,
+    ) -> None:
         self.engine = engine
         self.mandate = mandate
         self.checkpointer = checkpointer
-        self.graph = build_graph(engine, mandate, checkpointer)
+        self.provider = provider or OfflineProvider()
+        self.graph = build_graph(engine, mandate, checkpointer, self.provider, examples)
 
     def open_conversation(self, account_id: int, now: datetime | None = None) -> int:
         with session_scope(self.engine) as session:
@@ -103,6 +114,7 @@ class Negotiator:
             understanding=state.get("understanding", {}),
             agreement_id=state.get("agreement_id"),
             guard=state.get("guard", {}),
+            usage=state.get("usage", {}),
         )
 
     def state(self, conversation_id: int) -> dict[str, Any]:
@@ -119,6 +131,11 @@ def open_negotiator(settings: Settings | None = None) -> Iterator[Negotiator]:
     try:
         saver = SqliteSaver(conn)
         saver.setup()
-        yield Negotiator(engine_for(settings.database_url), load_mandate(settings.mandate), saver)
+        yield Negotiator(
+            engine_for(settings.database_url),
+            load_mandate(settings.mandate),
+            saver,
+            get_provider(settings),
+        )
     finally:
         conn.close()

@@ -45,6 +45,8 @@ class ConversationState(TypedDict, total=False):
     pending_option: int | None
     identity_attempts: int
     clarify_streak: int
+    summary: list[str]  # one line per turn, newest last, bounded (agent.llm.memory)
+    turns: int  # turns answered so far
 
     # Turn outputs
     understanding: dict[str, Any]
@@ -58,6 +60,9 @@ class ConversationState(TypedDict, total=False):
     effects: Effects
     facts: dict[str, Any]  # ReplyFacts dump
     draft: str | None
+    model_draft: dict[str, Any] | None  # how the model's draft fared (with a model only)
+    usage: dict[str, Any]  # TurnUsage dump: model calls, tokens, fallbacks of this turn
+    history: list[dict[str, str]]  # the last messages before this one (with a model only)
     buttons: list[dict[str, str]]  # reply buttons sent with the reply
     guard: dict[str, Any]
     reply: str

@@ -7,6 +7,7 @@ from agent.store.repository import (
     account_snapshot,
     load_context,
     open_conversation,
+    recent_messages,
     record_turn,
     store_inbound,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "account_snapshot",
     "load_context",
     "open_conversation",
+    "recent_messages",
     "record_turn",
     "store_inbound",
 ]

@@ -104,6 +104,10 @@ class Conversation(SQLModel, table=True):
     handoff_reason: str | None = None
     last_inbound_at: datetime | None = _when(default=None)  # opens WhatsApp's 24-hour window
     media_notice_sent: bool = False  # "only text for now" is said once per conversation
+    # Model usage summed over the conversation's turns (each turn's detail is a ModelUsage row).
+    llm_calls: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    llm_prompt_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    llm_completion_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
 
@@ -222,3 +226,23 @@ class UnmatchedInbound(SQLModel, table=True):
     body: str = ""
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: datetime = _when(default_factory=utcnow)
+
+
+class ModelUsage(SQLModel, table=True):
+    """What the model cost in one turn: calls, tokens, time, and the steps that fell back."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    inbound_message_id: int = Field(foreign_key="message.id", unique=True)
+    provider: str  # offline | openai
+    model: str | None = None
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: int = 0
+    fallbacks: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # one entry per call: step, structured-output mode, outcome, latency, tokens
+    detail: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = _when(default_factory=utcnow)

@@ -19,6 +19,7 @@ from agent.store.models import (
     Direction,
     Installment,
     Message,
+    ModelUsage,
     Stage,
 )
 from policies.plans import AccountSnapshot, PaymentPlan
@@ -232,11 +233,60 @@ def record_turn(session: Session, state: dict[str, Any]) -> TurnOutcome:
         session.add(outbound)
         session.flush()
         outcome.outbound_id = outbound.id
+    _record_usage(session, conversation, inbound, state.get("usage"), now)
     conversation.updated_at = now
     session.add(conversation)
     outcome.stage = str(conversation.stage)
     outcome.identity_verified = conversation.identity_verified
     return outcome
+
+
+def _record_usage(
+    session: Session,
+    conversation: Conversation,
+    inbound: Message,
+    usage: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    """The turn's model usage, and the conversation's running totals (offline turns: nothing)."""
+    if not usage or usage.get("provider", "offline") == "offline":
+        return
+    calls = usage.get("calls") or []
+    row = ModelUsage(
+        conversation_id=conversation.id or 0,
+        inbound_message_id=inbound.id or 0,
+        provider=usage["provider"],
+        model=usage.get("model"),
+        calls=len(calls),
+        prompt_tokens=int(usage.get("prompt_tokens", 0)),
+        completion_tokens=int(usage.get("completion_tokens", 0)),
+        latency_ms=int(usage.get("latency_ms", 0)),
+        fallbacks=list(usage.get("fallbacks") or []),
+        detail=list(calls),
+        created_at=now,
+    )
+    session.add(row)
+    conversation.llm_calls += row.calls
+    conversation.llm_prompt_tokens += row.prompt_tokens
+    conversation.llm_completion_tokens += row.completion_tokens
+
+
+def recent_messages(
+    session: Session, conversation_id: int, before_id: int, limit: int
+) -> list[dict[str, str]]:
+    """The last `limit` text messages before message `before_id`, oldest first, for prompts."""
+    rows = session.exec(
+        select(Message.direction, Message.body)
+        .where(Message.conversation_id == conversation_id)
+        .where(col(Message.id) < before_id)
+        .where(Message.body != "")
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    ).all()
+    return [
+        {"role": "debtor" if d == Direction.inbound else "agent", "text": body}
+        for d, body in reversed(rows)
+    ]
 
 
 def _apply_effects(
