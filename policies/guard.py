@@ -6,11 +6,14 @@ Two families of checks:
   threats (seizure, jail, legal action, blacklisting, visits), pressure through third parties,
   insults, shaming, false urgency, impersonation of a court, lawyer or authority. Matching runs
   on a normalised copy of the draft (case, accents, spacing and light obfuscation undone), and
-  a negated threat in the same clause ("no habrá ningún embargo") is not a threat. Outcome:
-  `block`.
+  a negated threat in the same clause ("no habrá ningún embargo") is not a threat. The lexicon
+  names shared vocabularies once (`macros`: relatives, workmates, the debtor's places, field
+  agents...) and a category may depend on the context (`unless`: "vence hoy" is urgency only
+  when no allowed date is today). Outcome: `block`.
 - Figures (`figures.*`): every amount, percentage, count of installments, date and bare number
-  in the draft must be one the context allows. Outcome: `redraft` (a template bug or an LLM
-  slip).
+  in the draft must be one the context allows, including counts said with words ("media
+  docena de cuotas", "un par de pagos", "en un semestre" of monthly payments). Outcome:
+  `redraft` (a template bug or an LLM slip).
 
 `length.*` violations (empty or too long) are also `redraft`.
 
@@ -28,7 +31,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -73,6 +76,11 @@ class GuardContext(BaseModel):
     creditor: str | None = None  # the creditor's name, to be stated on first contact
     interest_free: bool = False  # the offer itself is interest-free, so saying so is true
     button_titles: list[str] = Field(default_factory=list)  # reply buttons sent with the draft
+
+    @property
+    def deadline_today(self) -> bool:
+        """A date the context allows is today, so "it ends today / tonight" can be true."""
+        return self.today is not None and self.today in self.allowed_dates
 
 
 class Violation(BaseModel):
@@ -171,26 +179,52 @@ class _Lexicon:
     conditionals: frozenset[str]
 
 
-def _expand(pattern: str) -> str:
+_MACRO_RE = re.compile(r"\{(\w+)\}")
+
+
+def _expand(pattern: str, macros: dict[str, str] | None = None) -> str:
+    """Replace {gap}, {gap6} and the lexicon's own named vocabularies ({relative}, {place}...).
+
+    A lexicon macro may use other macros; an unknown name is an error in the lexicon.
+    """
     for macro, body in _MACROS.items():
         pattern = pattern.replace(macro, body)
-    return pattern
+    if not macros:
+        return pattern
+    for _ in range(8):  # macros may nest a few levels
+        expanded = _MACRO_RE.sub(lambda m: _macro_body(m, macros), pattern)
+        if expanded == pattern:
+            return expanded
+        pattern = expanded
+    raise ValueError(f"lexicon macros nest too deeply: {pattern[:80]}")
 
 
-def _alternation(patterns: Iterable[str]) -> re.Pattern[str]:
-    body = "|".join(f"(?:{_expand(p)})" for p in patterns)
-    return re.compile(rf"\b(?:{body})\b")
+def _macro_body(match: re.Match[str], macros: dict[str, str]) -> str:
+    name = match.group(1)
+    if name.isdigit() or "," in name:  # a regex repeat such as \w{2} is not a macro
+        return match.group()
+    if name not in macros:
+        raise ValueError(f"unknown lexicon macro {{{name}}}")
+    return f"(?:{macros[name]})"
+
+
+def _alternation(patterns: Iterable[str], macros: dict[str, str] | None = None) -> re.Pattern[str]:
+    body = "|".join(f"(?:{_expand(p, macros)})" for p in patterns)
+    # The normalised draft is tokens joined by single spaces, so a match starts where a space
+    # (or the text) ends: the same as a leading \b there, and cheaper to test at every position.
+    return re.compile(rf"(?<![^ ])(?:{body})\b")
 
 
 @lru_cache(maxsize=8)
 def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    macros = {str(k): str(v) for k, v in (data.get("macros") or {}).items()}
     categories = tuple(
         _Category(
             rule_id=c["id"],
             message=c.get("message", c["id"]),
             negatable=bool(c.get("negatable", False)),
-            pattern=_alternation(c["patterns"]),
+            pattern=_alternation(c["patterns"], macros),
             scope=c.get("scope", "always"),
             unless=c.get("unless"),
         )
@@ -203,7 +237,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
 
     return _Lexicon(
         categories=categories,
-        allow=_alternation(allow) if allow else None,
+        allow=_alternation(allow, macros) if allow else None,
         negators=words("negators"),
         conditional_before_negator=words("conditional_before_negator"),
         bridge=words("bridge"),
@@ -246,7 +280,12 @@ class _Token:
     end: int
 
 
-def _tokenise(draft: str) -> list[_Token]:
+@lru_cache(maxsize=16)  # the forbidden and the disclosure checks read the same draft's tokens
+def _tokenise(draft: str) -> tuple[_Token, ...]:
+    return tuple(_tokenise_uncached(draft))
+
+
+def _tokenise_uncached(draft: str) -> list[_Token]:
     tokens: list[_Token] = []
     for m in _TOKEN_RE.finditer(draft):
         if m.lastgroup == "boundary":
@@ -315,16 +354,19 @@ def find_forbidden(
 _PLAIN_NEGATORS = frozenset({"no", "nunca", "jamas"})
 
 
-def _is_negated(tokens: list[_Token], first: int, last: int, lex: _Lexicon) -> bool:
+def _is_negated(tokens: Sequence[_Token], first: int, last: int, lex: _Lexicon) -> bool:
     negated = False
     for j in range(first - 1, max(-1, first - 9), -1):
         word = tokens[j].norm
         if word == _BOUNDARY:
             break
         if word in lex.negators:
-            before = tokens[j - 1].norm if j > 0 else ""
-            # "si no pagas", "de no pagar" are conditions; "de ninguna manera" is not.
-            conditional = before in lex.conditional_before_negator and word in _PLAIN_NEGATORS
+            before = " ".join(t.norm for t in tokens[max(0, j - 2) : j])
+            # "si no pagas", "de no pagar", "en caso no pague" are conditions; "de ninguna
+            # manera" and "tu caso no está" are not.
+            conditional = word in _PLAIN_NEGATORS and any(
+                before == c or before.endswith(" " + c) for c in lex.conditional_before_negator
+            )
             negated = not conditional
             break
         if word not in lex.bridge:
@@ -438,7 +480,42 @@ _COUNT_RE = re.compile(
 )
 _DAY_ONLY_RE = re.compile(
     r"\b(?:el|los|del|al|cada|d[ií]a|d[ií]as)\s+(?:d[ií]as?\s+)?(?P<day>\d{1,2})(?:º|°)?"
-    r"(?![\d])(?![.,]\d)",
+    r"(?![\d])(?![.,]\d)"
+    # "los 4 últimos dígitos", "los 4 números de tu DNI": a count of characters, not a day
+    r"(?!\s+(?:(?:[uú]ltim|primer)\w*|d[ií]gitos?|n[uú]meros|cifras|caracteres)\b)",
+    re.IGNORECASE,
+)
+# Counts said with a collective word: "una docena de cuotas" (12), "media docena" (6), "un par
+# de pagos" (2). Only installment nouns: "un par de días" is a vague span, not a figure.
+_GROUPS = {"docena": 12, "docenas": 12, "par": 2}
+_GROUP_QTY = {"un": 1, "una": 1, "1": 1, "media": Decimal("0.5"), "dos": 2, "2": 2, "tres": 3}
+_GROUP_COUNT_RE = re.compile(
+    r"(?<![\w])(?P<qty>una|un|1|media|dos|2|tres)\s+(?P<group>docenas?|par)\s+de\s+"
+    r"(?:(?:c[oó]modas|peque[nñ]as|iguales|sencillas)\s+)?"
+    r"(?P<noun>cuotas|pagos|mensualidades|parcialidades|abonos|quincenas|letras|dep[oó]sitos"
+    r"|plazos|exhibiciones|transferencias|recibos|pagar[eé]s|vencimientos)\b",
+    re.IGNORECASE,
+)
+# A plan's length as a period ("en un semestre", "durante un año y medio") in a draft that
+# says how often it pays: months x payments per month is a count of installments.
+_PERIOD_MONTHS = {
+    "bimestre": 2, "bimestres": 2, "trimestre": 3, "trimestres": 3, "cuatrimestre": 4,
+    "cuatrimestres": 4, "semestre": 6, "semestres": 6, "año": 12, "años": 12, "ano": 12,
+    "anos": 12,
+}  # fmt: skip
+_PERIOD_QTY = {"un": 1, "una": 1, "1": 1, "medio": Decimal("0.5"), "dos": 2, "2": 2, "tres": 3}
+_PERIOD_RE = re.compile(
+    r"\b(?:en|durante|a|plazo\s+de|lo\s+largo\s+de|dentro\s+de)\s+(?P<qty>un|una|1|medio|dos|2|tres)"
+    r"\s+(?P<period>bimestres?|trimestres?|cuatrimestres?|semestres?|a[nñ]os?)\b"
+    r"(?P<half>\s+y\s+medio\b)?",
+    re.IGNORECASE,
+)
+_MONTHLY_RE = re.compile(
+    r"\b(?:mensual(?:es|mente)?|mensualidad(?:es)?|al\s+mes|cada\s+mes|por\s+mes|mes\s+a\s+mes)\b",
+    re.IGNORECASE,
+)
+_FORTNIGHTLY_RE = re.compile(
+    r"\b(?:quincenal(?:es|mente)?|quincenas?|cada\s+quince\s+d[ií]as|cada\s+dos\s+semanas)\b",
     re.IGNORECASE,
 )
 _BARE_NUMBER_RE = re.compile(_NUM)
@@ -795,6 +872,43 @@ class _Scanner:
                 )
             self.take(*m.span())
 
+    def group_counts(self) -> None:
+        if not self.mentions("docena", "par "):
+            return
+        for m in self.matches(_GROUP_COUNT_RE):
+            qty = _GROUP_QTY[m.group("qty").lower()]
+            number = qty * _GROUPS[m.group("group").lower()]
+            if number not in self.ctx.allowed_counts:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"Count {_fmt(Decimal(number))} ({m.group('noun')}) is not in the offer.",
+                )
+            self.take(*m.span())
+
+    def period_counts(self) -> None:
+        if not self.mentions("mestre", "año", "ano"):
+            return
+        monthly = bool(_MONTHLY_RE.search(self.draft))
+        fortnightly = bool(_FORTNIGHTLY_RE.search(self.draft))
+        if monthly == fortnightly:  # no cadence said, or two: the period is not a count
+            return
+        per_month = 1 if monthly else 2
+        for m in self.matches(_PERIOD_RE):
+            period = unicodedata.normalize("NFC", m.group("period").lower())
+            months = _PERIOD_QTY[m.group("qty").lower()] * _PERIOD_MONTHS[period]
+            if m.group("half"):
+                months += _PERIOD_MONTHS[period] // 2
+            number = months * per_month
+            if number != int(number) or int(number) not in self.ctx.allowed_counts:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"A plan of {m.group().strip()} is {_fmt(Decimal(number))} payments, "
+                    "not a count in the offer.",
+                )
+            self.take(*m.span())
+
     def counts(self) -> None:
         for m in self.matches(_COUNT_RE):
             raw = m.group("num").lower()
@@ -852,6 +966,8 @@ def find_figure_violations(draft: str, context: GuardContext) -> list[Violation]
     scanner.relative_days()
     scanner.english_counts()
     scanner.percents()
+    scanner.group_counts()
+    scanner.period_counts()
     scanner.counts()
     scanner.day_only()
     scanner.bare_numbers()
@@ -866,8 +982,13 @@ DISCLOSURES_PATH = Path(__file__).parent / "lexicon" / "disclosures.yaml"
 # Disclosures a draft can be checked for; a pack's other obligations (a validation notice,
 # a contract reference...) belong to the templates that carry them.
 CHECKABLE_DISCLOSURES = ("creditor_identity", "amount", "how_to_pay", "opt_out_instruction")
-# What the product states on every first contact, whatever the pack.
-FIRST_CONTACT_FLOOR = ("creditor_identity", "amount", "how_to_pay")
+# What the product states on every first contact, whatever the pack: who the debt is with and
+# how much it is (in the US the validation information, 12 CFR 1006.34(c), carries both).
+FIRST_CONTACT_FLOOR = ("creditor_identity", "amount")
+# Without a pack, the first contact also says how to pay. With one, the pack decides: most list
+# how_to_pay as a first-contact (or, in Mexico, every-contact) disclosure; the US pack does not
+# (Regulation F asks for the validation notice and the debt-collector notice instead).
+NO_PACK_FIRST_CONTACT = (*FIRST_CONTACT_FLOOR, "how_to_pay")
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 
@@ -925,7 +1046,9 @@ def _figures_told_to_unconfirmed(draft: str) -> list[Violation]:
 
 def required_disclosures(context: GuardContext) -> list[str]:
     """The checkable disclosures this draft must carry, from the pack and the product floor."""
-    required: list[str] = list(FIRST_CONTACT_FLOOR) if context.first_contact else []
+    required: list[str] = []
+    if context.first_contact:
+        required += FIRST_CONTACT_FLOOR if context.pack else NO_PACK_FIRST_CONTACT
     if context.pack:
         from policies.packs import load_pack  # packs import nothing from here; kept lazy
 

@@ -14,6 +14,7 @@ import pytest
 from evals.guard import (
     BLIND_PATH,
     CORPUS_PATH,
+    DEV4_PATH,
     ContextError,
     CorpusError,
     GuardCase,
@@ -223,6 +224,8 @@ def test_the_corpora_load() -> None:
     assert repeated and all(len(c.draft) > 4096 for c in repeated)
     blind = load_rows(BLIND_PATH)
     assert len(blind) == 150 and not any(c.split for c in blind)
+    dev4 = load_rows(DEV4_PATH)
+    assert len(dev4) == 200 and not any(c.split for c in dev4)
 
 
 # -- scoring ---------------------------------------------------------------------------------

@@ -1,0 +1,353 @@
+"""Classes of phrasing the guard reads: each with a wording it stops and a near one it passes.
+
+The sentences are written for these tests (not taken from the labelled dev sets): each rule
+class must catch its family of wordings, and the negated or harmless neighbour must pass.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from policies.guard import GuardContext, check, required_disclosures
+
+TODAY = date(2026, 3, 10)
+
+
+def ctx(**overrides: object) -> GuardContext:
+    base: dict[str, object] = {
+        "currency": "MXN",
+        "locale": "es_MX",
+        "today": TODAY,
+        "allowed_amounts": {Decimal("4500"), Decimal("3825"), Decimal("1500")},
+        "allowed_percentages": {Decimal("15")},
+        "allowed_counts": {1, 3},
+        "allowed_dates": {date(2026, 3, 15), date(2026, 4, 15), date(2026, 5, 15)},
+        "allowed_options": {1, 2},
+        "allowed_numbers": {Decimal(4)},
+        "allowed_literals": {"MX-000123", "Financiera Aurora"},
+        "creditor": "Financiera Aurora",
+    }
+    return GuardContext(**(base | overrides))
+
+
+# (rule class, a wording it must stop with this rule, a near wording that must pass)
+CLASSES = [
+    # -- visits: going to the debtor's home or work, field agents, "we have your address"
+    (
+        "forbidden.threat.visit",
+        "Un gestor se desplazará hasta tu domicilio esta semana.",
+        "Nadie se desplazará a tu domicilio: todo se resuelve por este chat.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Nuestro personal de campo pasará por tu negocio el lunes.",
+        "Puedes acercarte a cualquier sucursal o pagar desde tu casa.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Te vamos a mandar un notificador si no respondes.",
+        "Te escribe un cobrador de deudas en nombre de Financiera Aurora.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "El cobrador ya tiene su domicilio registrado.",
+        "Un asesor te ayudará a llegar a un acuerdo por este medio.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Estaremos por la zona de tu trabajo el lunes.",
+        "Un asesor va a estar disponible por este chat toda la tarde.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Te esperamos a la puerta de tu oficina.",
+        "Acércate a la tienda más cercana con tu referencia MX-000123.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Nuestro cobrador de zona va a tocarte el timbre.",
+        "Toca el botón de abajo para ver tus opciones.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Alguien de la financiera se da una vuelta por tu casa mañana.",
+        "Puedo darte una vuelta de opciones: 3 cuotas o pago único.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Ya mandamos a un gestor a buscarte al trabajo.",
+        "Puedes buscarnos en la oficina de Financiera Aurora más cercana.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Vamos a ir a cobrarte personalmente.",
+        "Con gusto te atiendo personalmente por este chat.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Sabemos dónde trabajas.",
+        "Puedes pagar en cualquier sucursal de la ciudad donde vives.",
+    ),
+    # -- third parties: by article or possessive, messages left, "her", "them", who knows
+    (
+        "forbidden.pressure.third_party",
+        "Le preguntaremos al portero por usted.",
+        "No le preguntaremos nada a sus vecinos.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Vamos a explicarle lo que pasa a tu suegra.",
+        "Comunícate con nosotros o pídele a tu hija que te ayude con la app.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Le dejaremos el recado sobre su cuenta a su jefa.",
+        "Te dejo el detalle de tu cuenta para que lo revises con calma.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Podemos mandarle a él también el estado de cuenta.",
+        "Si es tu cónyuge, podemos hablar con ella con tu autorización.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Les llamaremos para contarles lo de tu deuda.",
+        "Te escribimos para explicarte tus opciones.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tus compañeros de oficina ya saben que te estamos buscando.",
+        "Tus datos son confidenciales y solo hablamos contigo.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Pásanos el número de tu hermano y lo llamamos.",
+        "Pásanos tu número de cuenta y lo revisamos.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Vamos a poner al tanto a tu familia.",
+        "Gracias por ponernos al tanto de tu situación.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tu familia se va a enterar de todo.",
+        "Tu familia no se va a enterar de nada: tus datos son confidenciales.",
+    ),
+    # -- shaming: gossip, embarrassment, moralising, mocking, social media, comparisons
+    (
+        "forbidden.shaming",
+        "¿Qué dirá la gente cuando se sepa que no pagas?",
+        "Nadie más sabrá de tu cuenta; es información confidencial.",
+    ),
+    (
+        "forbidden.shaming",
+        "Todo tu barrio se va a enterar de que debes.",
+        "Todo tu historial de pagos se actualiza al liquidar.",
+    ),
+    (
+        "forbidden.shaming",
+        "Con lo que gastas en salidas podrías haber pagado.",
+        "Con lo que pagues hoy, avanzas en tu plan.",
+    ),
+    (
+        "forbidden.shaming",
+        "Ahórrate la vergüenza y paga hoy.",
+        "Lo importante es encontrar una salida que te funcione.",
+    ),
+    (
+        "forbidden.shaming",
+        "Las deudas se pagan, es una cuestión de principios.",
+        "Te ayudamos a organizar tus pagos como mejor te acomode.",
+    ),
+    (
+        "forbidden.shaming",
+        "A tu edad ya deberías saber administrar tu dinero.",
+        "Si quieres, te comparto consejos para organizar tus finanzas.",
+    ),
+    (
+        "forbidden.shaming",
+        "Otra vez con la misma excusa de siempre.",
+        "Entiendo, gracias por avisarme.",
+    ),
+    (
+        "forbidden.shaming",
+        "Vimos en Facebook las fotos de tu viaje.",
+        "Puedes seguirnos en Facebook para ver nuestras promociones.",
+    ),
+    (
+        "forbidden.shaming",
+        "A diferencia de tu hermano, tú todavía no cumples.",
+        "Si tu hermano te ayuda con el pago, envíanos el comprobante.",
+    ),
+    # -- insults: regional words; an echoed insult denied is not one
+    (
+        "forbidden.insult",
+        "No seas patudo, ya te dimos facilidades.",
+        "Para nada pensamos que seas un conchudo; a cualquiera le pasa.",
+    ),
+    # -- false urgency measured in hours
+    (
+        "forbidden.false_urgency",
+        "Solo puedo guardarte el descuento durante media hora.",
+        "Un asesor te responderá en unas horas.",
+    ),
+    (
+        "forbidden.false_urgency",
+        "Se te acaba el tiempo para aceptar.",
+        "Tómate el tiempo que necesites.",
+    ),
+    # -- seizure said as a noun or with freezing verbs
+    (
+        "forbidden.threat.seizure",
+        "Se procederá al congelamiento de tus cuentas bancarias.",
+        "No vamos a retener tu sueldo ni congelar tus cuentas.",
+    ),
+    # -- criminal complaints and the debt called a crime
+    (
+        "forbidden.threat.jail",
+        "Presentaremos una denuncia por estafa.",
+        "Puedes presentar una denuncia ante PROFECO si lo necesitas.",
+    ),
+    (
+        "forbidden.threat.jail",
+        "Lo suyo ya es un delito.",
+        "No pagar una deuda no es un delito.",
+    ),
+    # -- a judge, a suit filed
+    (
+        "forbidden.threat.legal",
+        "Esto lo va a ver un juez.",
+        "Nunca te llevaremos ante un juez por esto.",
+    ),
+    (
+        "forbidden.threat.legal",
+        "Vamos a interponer la demanda esta semana.",
+        "No vamos a interponer ninguna demanda.",
+    ),
+    # -- forgiveness said impersonally
+    (
+        "promise.condonation",
+        "Con ese pago, el resto se da por condonado.",
+        "Al pagar la última cuota, tu cuenta quedará saldada.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "stopped", "passed"), CLASSES)
+def test_each_class_stops_its_wording_and_passes_its_neighbour(
+    rule_id: str, stopped: str, passed: str
+) -> None:
+    verdict = check(stopped, ctx())
+    assert verdict.outcome == "block", stopped
+    assert rule_id in verdict.rule_ids, (stopped, verdict.rule_ids)
+    assert check(passed, ctx()).outcome == "pass", passed
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        # talking about the threat to deny it
+        "No te escribo para hablar de demandas: buscamos un acuerdo.",
+        "Aquí nadie te va a amenazar con embargos.",
+        "No estamos tomando ninguna acción para embargar tu salario.",
+        # a threat coordinated with a negated one
+        "Nadie te va a demandar ni embargar.",
+        "Nobody is going to arrest you or garnish your wages.",
+        # the document named to say what the message is not, or where it does not come from
+        "Este mensaje no es una carta notarial ni una citación judicial.",
+        "Este mensaje no viene de un juzgado ni de un despacho de abogados.",
+        # "caso" is a condition only in "en caso no pague"
+        "Tu caso no está en cobranza judicial; es una gestión amistosa.",
+        # mail to the debtor's address, and the legal notice before a bureau report
+        "El estado de cuenta te llegará a tu domicilio como siempre.",
+        "Antes de cualquier reporte al buró, la ley exige avisarte con anticipación.",
+    ],
+)
+def test_negated_threats_pass(draft: str) -> None:
+    assert check(draft, ctx()).outcome == "pass", draft
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "No te escribo para amenazarte, pero si no pagas te demandaremos.",
+        "No es para asustarte, pero vamos a embargar tu sueldo.",
+        "No creo que seas tan idiota como para no pagar.",
+        "Preferimos no tener que llamar a tu jefe.",
+        "Para que no tengamos que ir a tu casa, paga hoy.",
+        "En caso no lo embarguemos hoy, será mañana.",  # "en caso no": a condition
+    ],
+)
+def test_veiled_or_conditional_threats_still_stop(draft: str) -> None:
+    assert check(draft, ctx()).outcome == "block", draft
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "La oferta caduca esta noche.",
+        "El descuento solo dura unas horas.",
+        "Mañana ya no podré ofrecerte este descuento.",
+        "Esta oferta no estará mañana.",
+    ],
+)
+def test_a_same_day_deadline_is_urgency_unless_a_date_is_today(draft: str) -> None:
+    verdict = check(draft, ctx())
+    assert verdict.outcome == "block"
+    assert verdict.rule_ids == ["forbidden.false_urgency"]
+    today_is_due = ctx(allowed_dates={TODAY, date(2026, 4, 15)})
+    assert check(draft, today_is_due).outcome == "pass"
+
+
+# -- counts said with words --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("draft", "count"),
+    [
+        ("Serían un par de cuotas de $1,500.", 2),
+        ("Quedaría en media docena de pagos de $1,500.", 6),
+        ("Son una docena de mensualidades de $1,500.", 12),
+        ("Quedaría en un semestre, con cuotas mensuales de $1,500.", 6),
+        ("Lo puedes pagar durante un trimestre con pagos quincenales de $1,500.", 6),
+        ("Pagarías en un año y medio, mes a mes, $1,500.", 18),
+    ],
+)
+def test_counts_said_with_words(draft: str, count: int) -> None:
+    verdict = check(draft, ctx())
+    assert verdict.rule_ids == ["figures.unknown_count"], draft
+    assert check(draft, ctx(allowed_counts={1, count})).outcome == "pass", draft
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Tómate un par de días para pensarlo.",
+        "Te escribo en un par de horas con el detalle.",
+        "Llevas un año con nosotros, gracias por tu confianza.",  # no cadence: not a plan
+        "¿Me confirmas los 4 últimos dígitos de tu INE?",  # a count of digits, not a day
+    ],
+)
+def test_vague_spans_and_digit_counts_are_not_figures(draft: str) -> None:
+    assert check(draft, ctx()).outcome == "pass", draft
+
+
+# -- disclosures follow the pack ---------------------------------------------------------------
+
+
+def test_how_to_pay_is_required_where_the_pack_or_the_floor_asks_for_it() -> None:
+    us = ctx(pack="us", currency="USD", locale="es_US", first_contact=True)
+    # Regulation F asks for the validation and debt-collector notices, not how to pay.
+    assert required_disclosures(us) == ["creditor_identity", "amount", "opt_out_instruction"]
+    assert "how_to_pay" in required_disclosures(ctx(pack="mx", first_contact=True))
+    assert "how_to_pay" in required_disclosures(ctx(pack="es", first_contact=True))
+    assert "how_to_pay" in required_disclosures(ctx(first_contact=True))  # no pack: the floor
+    draft = (
+        "Te escribe un cobrador de deudas en nombre de Financiera Aurora. Este es un intento "
+        "de cobrar una deuda. Tu saldo es $4,500.00. Responde STOP para no recibir más mensajes."
+    )
+    assert check(draft, us.model_copy(update={"allowed_amounts": {Decimal("4500")}})).passed
