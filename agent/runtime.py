@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +18,11 @@ from agent.config import Settings, get_settings
 from agent.graph import build_graph
 from agent.llm.provider import OfflineProvider, Provider, get_provider
 from agent.llm.steps import ExampleSource
+from agent.playbook import Playbook
 from agent.store.db import engine_for, prepare_sqlite, session_scope
 from policies.mandate import Mandate, load_mandate
+
+log = logging.getLogger("pacta.runtime")
 
 MAX_TEXT_CHARS = 4096  # WhatsApp's own limit for a text body
 
@@ -131,11 +135,29 @@ def open_negotiator(settings: Settings | None = None) -> Iterator[Negotiator]:
     try:
         saver = SqliteSaver(conn)
         saver.setup()
+        provider = get_provider(settings)
+        examples = playbook_examples(settings) if provider.name != "offline" else None
         yield Negotiator(
             engine_for(settings.database_url),
             load_mandate(settings.mandate),
             saver,
-            get_provider(settings),
+            provider,
+            examples,
         )
     finally:
         conn.close()
+
+
+def playbook_examples(settings: Settings) -> ExampleSource | None:
+    """The playbook's example search for the drafter, indexed first if the files changed.
+
+    Retrieval only helps the wording: when it cannot be had, drafts go without examples.
+    """
+    try:
+        playbook = Playbook.shared(settings)
+        stats = playbook.sync()
+    except Exception:
+        log.warning("playbook unavailable: drafting without examples", exc_info=True)
+        return None
+    log.info("playbook: %d entries (%d written)", stats.total, stats.written)
+    return playbook.examples

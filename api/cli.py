@@ -19,6 +19,7 @@ from sqlmodel import select
 from agent.config import Settings, get_settings
 from agent.store import NotFoundError
 from agent.store.db import engine_for, session_scope, upgrade
+from api.cli_playbook import playbook_app
 
 app = typer.Typer(help="Pacta: a collections negotiation agent for WhatsApp.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
@@ -27,6 +28,7 @@ policy_app = typer.Typer(
     help="Jurisdiction policy packs and the outbound guard.", no_args_is_help=True
 )
 app.add_typer(policy_app, name="policy")
+app.add_typer(playbook_app, name="playbook")
 console = Console()
 err = Console(stderr=True)
 
