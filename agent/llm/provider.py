@@ -99,13 +99,12 @@ class OpenAIProvider:
                 if e.status in UNSUPPORTED_FORMAT_STATUSES and mode != "text":
                     continue  # this endpoint cannot do `mode`: try the next, weaker one
                 raise
+            self.structured_mode = mode  # the endpoint took this form, whatever it wrote
             try:
-                data = parse_json_object(content)
+                return parse_json_object(content)
             except InvalidModelOutput as e:
                 usage.calls[-1].outcome = "invalid"
                 raise ModelFailure("invalid") from e
-            self.structured_mode = mode
-            return data
         raise failure
 
     def draft(self, messages: list[dict[str, str]], usage: TurnUsage, step: str = "draft") -> str:

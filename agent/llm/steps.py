@@ -2,7 +2,8 @@
 
 `understand` asks the model for the understanding schema and merges the answer with the
 offline reading; `draft` asks it to reword the offline reference message for this debtor,
-checks the result with the guard, gives it one retry with the violations as feedback on a
+checks that the result carries exactly the reference's figures (`faithfulness`) and then the
+guard, gives it one retry with the violations as feedback on a
 `redraft`, and otherwise leaves the offline template to be sent (the guard node checks
 whichever text goes out). Every call and every
 fallback is written into the turn's TurnUsage.
@@ -17,13 +18,14 @@ from datetime import datetime
 
 from agent.actions import Action, ReplyFacts
 from agent.drafting import guard_context, load_templates, with_required_footer
+from agent.llm.faithfulness import unfaithful
 from agent.llm.memory import is_identity_answer, masked, memory_text
 from agent.llm.prompts import load_prompt
 from agent.llm.provider import ModelFailure, Provider
 from agent.llm.understanding import InvalidModelOutput, model_understanding
 from agent.llm.usage import TurnUsage
 from agent.understanding.schema import Understanding
-from policies.guard import Verdict, check
+from policies.guard import Verdict, Violation, check
 
 log = logging.getLogger("pacta.llm")
 
@@ -55,6 +57,7 @@ def understand(
         "last_agent_message": (last_agent_message or "")[:MAX_INBOUND_CHARS],
         "text": text[:MAX_INBOUND_CHARS],
     }
+    start = len(usage.calls)
     try:
         data = provider.understand(
             prompt.messages(**values, plain_json=False),
@@ -68,6 +71,8 @@ def understand(
         if usage.calls:
             usage.calls[-1].outcome = "invalid"
         usage.fell_back("understand", "invalid")
+    finally:
+        usage.label_since(start, prompt.version)
     return offline
 
 
@@ -109,17 +114,23 @@ def draft(
     first: Verdict | None = None
     step = "draft"
     for attempt in range(2):
+        start = len(usage.calls)
         try:
             text = with_required_footer(provider.draft(messages, usage, step), context, templates)
         except ModelFailure as e:
             usage.fell_back(step, e.reason)
             break
+        finally:
+            usage.label_since(start, prompt.version)
         verdict = check(text, context)
+        reasons = unfaithful(text, reference, (facts.account_reference, facts.creditor))
+        if reasons and verdict.outcome != "block":  # a threat is never retried
+            verdict = _with_reasons(verdict, reasons)
         first = first or verdict
         if verdict.outcome == "pass":
             return ModelDraft(text, first, retried=attempt > 0)
         if verdict.outcome != "redraft" or attempt == 1:
-            usage.fell_back(step, "guard")
+            usage.fell_back(step, "unfaithful" if reasons else "guard")
             break
         feedback = prompt.render("retry", violations=[v.message for v in verdict.violations])
         messages = [
@@ -129,6 +140,15 @@ def draft(
         ]
         step = "redraft"
     return ModelDraft(None, first, retried=step == "redraft")
+
+
+def _with_reasons(verdict: Verdict, reasons: list[str]) -> Verdict:
+    """The guard's verdict plus the faithfulness reasons, as a redraft."""
+    unfaithful_ = [
+        Violation(rule_id="model.unfaithful", span=(0, 0), text="", message=reason)
+        for reason in reasons
+    ]
+    return Verdict(outcome="redraft", violations=[*unfaithful_, *verdict.violations])
 
 
 def _draft_values(

@@ -12,8 +12,9 @@ What is trusted from the model, and why:
 - hardship, vulnerability and dispute are the union of both: missing a vulnerable debtor costs
   more than a gentler reply to someone who was not.
 - figures are the offline extractor's, which reads the debtor's own digits and words; a figure
-  the model adds is kept only where the extractor found none and it can be checked against the
-  text. A counteroffer with no figure left is not a counteroffer.
+  the model adds is kept only where the extractor found none and the debtor wrote it (the
+  number appears in the text, in digits or words; a period's word is there; a date is within
+  the next 400 days). A counteroffer with no figure left is not a counteroffer.
 """
 
 from __future__ import annotations
@@ -124,20 +125,32 @@ def model_understanding(
 
 def _merge_figures(offline: Figures, data: dict[str, Any], text: str, today: date) -> Figures:
     merged = offline.model_copy(deep=True)
+    stated = _numbers_in(text)
     if not merged.amounts:
-        stated = _numbers_in(text)
         merged.amounts = [a for a in _amounts(data.get("amounts")) if a in stated]
     if not merged.dates:
-        merged.dates = [
-            d for d in _dates(data.get("dates")) if today <= d <= today + timedelta(400)
-        ]
-    if merged.period is None and data.get("period") in Period.__members__:
-        merged.period = Period(data["period"])
-    if merged.option is None and _small_int(data.get("option"), 1, 10):
+        horizon = today + timedelta(400)
+        merged.dates = [d for d in _dates(data.get("dates")) if today <= d <= horizon]
+    period = data.get("period")
+    if merged.period is None and period in Period.__members__ and _says_period(text, period):
+        merged.period = Period(period)
+    if merged.option is None and _stated_int(data.get("option"), 1, 10, stated):
         merged.option = int(data["option"])
-    if merged.installments is None and _small_int(data.get("installments"), 1, 60):
+    if merged.installments is None and _stated_int(data.get("installments"), 1, 60, stated):
         merged.installments = int(data["installments"])
     return merged
+
+
+_PERIOD_STEMS = {
+    "monthly": ("mes", "mensual"),
+    "biweekly": ("quincen", "catorcen"),
+    "weekly": ("semana", "semanal"),
+}
+
+
+def _says_period(text: str, period: str) -> bool:
+    tokens = tokenize(text)
+    return any(t.startswith(_PERIOD_STEMS[period]) for t in tokens)
 
 
 def _has_figures(f: Figures) -> bool:
@@ -178,8 +191,11 @@ def _dates(value: Any) -> list[date]:
     return out
 
 
-def _small_int(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+def _stated_int(value: Any, low: int, high: int, stated: set[Decimal]) -> bool:
+    """A whole number in range that the debtor wrote (in digits or words)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        return False
+    return Decimal(value) in stated
 
 
 def _confidence(value: Any) -> float:

@@ -16,6 +16,7 @@ class ModelCall:
     latency_ms: int
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    prompt: str = ""  # the prompt's version (prompts/llm/*.yaml)
 
 
 @dataclass
@@ -29,6 +30,11 @@ class TurnUsage:
 
     def record(self, call: ModelCall) -> None:
         self.calls.append(call)
+
+    def label_since(self, start: int, prompt_version: str) -> None:
+        """Name the prompt version on the calls made since call number `start`."""
+        for call in self.calls[start:]:
+            call.prompt = prompt_version
 
     def fell_back(self, step: str, reason: str) -> None:
         self.fallbacks.append(f"{step}:{reason}")

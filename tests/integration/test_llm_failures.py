@@ -174,6 +174,7 @@ def test_a_good_model_words_the_reply_in_two_calls_and_usage_is_stored(
 
     assert endpoint.kinds()[before:] == ["understand", "draft"]  # at most 2 calls per turn
     assert result.usage["fallbacks"] == []
+    assert [c["prompt"] for c in result.usage["calls"]] == ["understand-v1", "draft-v1"]
     assert result.guard["model"]["used"] is True
     assert result.reply.startswith("Gracias por contarme, Lucía.")
     rows = stored_usage(engine, conv)
@@ -301,8 +302,8 @@ def test_a_model_that_invents_a_discount_gets_one_retry_then_the_template(
         "first_outcome": "redraft",
         "first_rules": result.guard["model"]["first_rules"],
     }
-    assert result.guard["model"]["first_rules"]
-    assert result.usage["fallbacks"] == ["redraft:guard"]
+    assert result.usage["fallbacks"] == ["redraft:unfaithful"]
+    assert "model.unfaithful" in result.guard["model"]["first_rules"]
     with session_scope(engine) as session:
         [outbound] = session.exec(select(Message).where(Message.reply_to_id == inbound_id)).all()
         assert outbound.body == result.reply
@@ -361,3 +362,44 @@ def test_an_instruction_inside_the_debtors_message_cannot_buy_a_discount(
         result = n.receive(conv, text, now=now + timedelta(minutes=2))
         assert passes_guard(result, n, conv)
     assert "condonada" not in result.reply
+
+
+def test_a_faithful_looking_draft_with_a_spelled_out_discount_is_caught_by_the_guard(
+    settings, demo_accounts, now
+):
+    """Digits intact, a discount in words: faithfulness passes it, the guard does not."""
+
+    def handler(kind: str, body: dict[str, Any]) -> httpx2.Response:
+        if kind == "understand":
+            return ok(UNDERSTOOD_COUNTER)
+        extra = " Y si prefieres, te hacemos un setenta por ciento de descuento."
+        return ok(reference_in(body) + extra)
+
+    endpoint = Endpoint(handler)
+    with model_negotiator(settings, endpoint) as n:
+        conv = verified_conversation(n, demo_accounts["AUR-MX-0001"], now)
+        before = len(endpoint.requests)
+        result = n.receive(conv, "puedo pagar 1000 al mes", now=now + timedelta(minutes=2))
+        assert passes_guard(result, n, conv)
+    assert endpoint.kinds()[before:] == ["understand", "draft", "redraft"]
+    assert "model.unfaithful" not in result.guard["model"]["first_rules"]
+    assert result.guard["model"]["first_outcome"] == "redraft"
+    assert "setenta" not in result.reply
+    assert result.usage["fallbacks"] == ["redraft:guard"]
+
+
+def test_confirming_one_plan_with_another_plans_figures_is_unfaithful(settings, demo_accounts, now):
+    """Every figure is one the guard allows (they are all on the table); the swap is caught."""
+
+    def handler(kind: str, body: dict[str, Any]) -> httpx2.Response:
+        if kind == "understand":
+            return ok(UNDERSTOOD_COUNTER)
+        return ok("Perfecto, Lucía: confirmamos tu pago único de $4,320 con 10% de descuento.")
+
+    endpoint = Endpoint(handler)
+    with model_negotiator(settings, endpoint) as n:
+        conv = verified_conversation(n, demo_accounts["AUR-MX-0001"], now)
+        result = n.receive(conv, "puedo pagar 1000 al mes", now=now + timedelta(minutes=2))
+        assert result.action == "confirm_plan" and passes_guard(result, n, conv)
+    assert "4,320" not in result.reply
+    assert result.usage["fallbacks"] == ["redraft:unfaithful"]
