@@ -14,18 +14,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from agent.actions import Action, ReplyFacts
 from agent.drafting import guard_context, load_templates, with_required_footer
-from agent.llm.faithfulness import unfaithful
+from agent.llm.faithfulness import figures, unfaithful
 from agent.llm.memory import is_identity_answer, masked, memory_text
 from agent.llm.prompts import load_prompt
 from agent.llm.provider import ModelFailure, Provider
 from agent.llm.understanding import InvalidModelOutput, model_understanding
 from agent.llm.usage import TurnUsage
 from agent.understanding.schema import Understanding
+from policies.formatting import format_date, format_money, format_percent
 from policies.guard import Verdict, Violation, check
+from policies.plans import PaymentPlan, PlanKind
 
 log = logging.getLogger("pacta.llm")
 
@@ -169,6 +172,7 @@ def _draft_values(
         except Exception:  # retrieval is a help, never a reason not to reply
             log.warning("playbook search failed; drafting without examples", exc_info=True)
     return {
+        "terms": policy_terms(facts, reference),
         "creditor": facts.creditor,
         "name": facts.debtor_first_name,
         "tone": tones.get(inputs.segment) or tones.get("standard", ""),
@@ -179,3 +183,40 @@ def _draft_values(
         "inbound": " ".join(masked(inputs.inbound).split())[:MAX_INBOUND_CHARS],
         "reference": reference,
     }
+
+
+def policy_terms(facts: ReplyFacts, reference: str) -> list[str]:
+    """The policy engine's plans as data lines, limited to those the reference states.
+
+    The same figures as the reference, in a form a model cannot misread ("Opción 2: 3 cuotas
+    mensuales de $1,600..."); a plan the reference does not mention is left out, so the data
+    never invites a figure the faithfulness check would refuse.
+    """
+    plans: list[tuple[str, PaymentPlan]] = []
+    if facts.offer is not None:
+        plans += [(f"Opción {o.number}", o.plan) for o in facts.offer.options]
+    if facts.plan is not None:
+        plans.append(("Plan a confirmar", facts.plan))
+    meant = set(figures(reference))
+    lines = [f"{label}: {_plan_terms(plan, facts)}" for label, plan in plans]
+    return [line for line in lines if set(figures(line.split(":", 1)[1])) <= meant]
+
+
+def _plan_terms(plan: PaymentPlan, facts: ReplyFacts) -> str:
+    def money(amount: Decimal) -> str:
+        return format_money(amount, facts.currency, facts.locale)
+
+    def when(d: date) -> str:
+        return format_date(d, facts.locale, reference=facts.today)
+
+    discount = (
+        f", con {format_percent(plan.discount_pct, facts.locale)} de descuento"
+        if plan.discount_pct > 0
+        else ""
+    )
+    if plan.kind == PlanKind.pay_in_full:
+        return f"pago único de {money(plan.total)} hasta el {when(plan.first_due)}{discount}"
+    return (
+        f"{plan.count} cuotas de {money(plan.installment_amount)}, del {when(plan.first_due)} "
+        f"al {when(plan.last_due)}, total {money(plan.total)}{discount}"
+    )

@@ -174,7 +174,7 @@ def test_a_good_model_words_the_reply_in_two_calls_and_usage_is_stored(
 
     assert endpoint.kinds()[before:] == ["understand", "draft"]  # at most 2 calls per turn
     assert result.usage["fallbacks"] == []
-    assert [c["prompt"] for c in result.usage["calls"]] == ["understand-v1", "draft-v1"]
+    assert [c["prompt"] for c in result.usage["calls"]] == ["understand-v1", "draft-v2"]
     assert result.guard["model"]["used"] is True
     assert result.reply.startswith("Gracias por contarme, Lucía.")
     rows = stored_usage(engine, conv)
@@ -202,6 +202,7 @@ def test_the_draft_prompt_carries_the_reference_the_instruction_and_no_other_fig
     reference = reference_in(draft_request)
     assert "asistente virtual de" in system and "No eres abogado" in system
     assert "Informa el saldo" in user  # the inform action's instruction
+    assert "Opción 1: pago único de $4,320 hasta el 15 de marzo" in user  # the plans as data
     assert "Cliente: Hola" in user  # memory: the earlier messages
     assert "4821" not in user  # identity digits never reach the model
     assert "(dígitos de verificación)" in user
@@ -403,3 +404,6 @@ def test_confirming_one_plan_with_another_plans_figures_is_unfaithful(settings, 
         assert result.action == "confirm_plan" and passes_guard(result, n, conv)
     assert "4,320" not in result.reply
     assert result.usage["fallbacks"] == ["redraft:unfaithful"]
+    confirm_prompt = endpoint.requests[-2]["messages"][1]["content"]
+    assert "Plan a confirmar: 5 cuotas de $960" in confirm_prompt
+    assert "Opción 1" not in confirm_prompt  # not in the reference: not offered as data
