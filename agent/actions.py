@@ -25,6 +25,7 @@ class Action(StrEnum):
     agreement_active = "agreement_active"  # the debtor confirmed; agreement in force
     agreement_pending_approval = "agreement_pending_approval"  # confirmed; a supervisor decides
     await_approval = "await_approval"  # holding reply while an approval is pending
+    approval_declined = "approval_declined"  # a supervisor said no: the options again
     acknowledge = "acknowledge"  # thanks / small talk after an agreement
     verify_payment = "verify_payment"  # debtor says it is paid: a person will check
     handoff = "handoff"  # a person takes over

@@ -14,7 +14,7 @@ CONFIRM_YES = "confirm:yes"
 CONFIRM_NO = "confirm:no"
 
 _CONFIRMING = {Action.confirm_plan, Action.propose_alternative}
-_PRESENTING = {Action.inform, Action.offer, Action.clarify}
+_PRESENTING = {Action.inform, Action.offer, Action.clarify, Action.approval_declined}
 _FREQUENCY_WORD = {Frequency.monthly: "mensuales", Frequency.biweekly: "quincenales"}
 
 

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import interrupt
 from sqlalchemy import Engine
 
 from agent import store
 from agent.actions import Action, ReplyFacts
+from agent.approvals import SupervisorDecision, apply_decision
 from agent.buttons import reply_buttons
 from agent.decide import PolicyAsk, Situation, decide
 from agent.drafting import draft_and_guard, render_reply
@@ -130,6 +132,7 @@ class TurnNodes:
             # Per-turn outputs start empty: nothing of the previous turn may leak into this one.
             "draft": None,
             "model_draft": None,
+            "approval": None,
             "buttons": [],
             "guard": {},
             "reply": "",
@@ -306,7 +309,94 @@ class TurnNodes:
             update["reply"] = ""
         if outcome.agreement_id is not None:
             update["pending_plan"] = None
+            plan = _pending_plan(state)
+            if plan is not None and plan.needs_approval:
+                pending = {"agreement_id": outcome.agreement_id, "plan": state["pending_plan"]}
+                update["approval"] = pending
         return update
+
+    # -- supervisor --------------------------------------------------------------------
+    def supervisor(self, state: ConversationState) -> dict[str, Any]:
+        """Pause until a supervisor decides; then apply the decision and word it for the debtor.
+
+        The turn that created the agreement is already stored (and its holding reply queued):
+        this run waits in the checkpointer, across restarts, for `Command(resume=...)`.
+        """
+        pending = state["approval"] or {}
+        resumed = interrupt(
+            {
+                "kind": "agreement_approval",
+                "agreement_id": pending.get("agreement_id"),
+                "conversation_id": state["conversation_id"],
+            }
+        )
+        decision = SupervisorDecision.model_validate(resumed["decision"])
+        now = datetime.fromisoformat(resumed["now"])
+        today = _today(resumed["now"], state["account"]["timezone"])
+        with session_scope(self.engine) as session:
+            outcome = apply_decision(session, pending["agreement_id"], decision, now, today)
+        update: dict[str, Any] = {
+            "approval": None,
+            "announcing": True,
+            "now": now.isoformat(),
+            "inbound": "",
+            "stage": outcome.stage,
+            "effects": {},
+            "ask": "",
+            "model_draft": None,
+            "usage": TurnUsage(self.provider.name, self.provider.model).as_dict(),
+            "understanding": {"intent": "other"},
+        }
+        if not outcome.announce:
+            return update | {"action": ""}
+        if decision.decision == "approve":
+            approved = {"action": Action.agreement_active.value, "pending_plan": pending["plan"]}
+            return update | approved
+        if outcome.counter_plan is not None:
+            plan = outcome.counter_plan.model_dump(mode="json")
+            return update | {
+                "action": Action.confirm_plan.value,
+                "pending_plan": plan,
+                "pending_option": None,
+            }
+        return update | {
+            "action": Action.approval_declined.value,
+            "pending_plan": None,
+            "ask": PolicyAsk.options.value,
+        }
+
+    # -- announce ----------------------------------------------------------------------
+    def announce(self, state: ConversationState) -> dict[str, Any]:
+        """Queue a message the agent starts (a decision's outcome), not a reply to the debtor."""
+        if state.get("action"):
+            with session_scope(self.engine) as session:
+                store.record_announcement(session, state)
+        update: dict[str, Any] = {"announcing": False}
+        if state.get("action"):
+            update |= {
+                "last_agent_message": state["reply"],
+                "last_action": state["action"],
+                "summary": rolled(
+                    state.get("summary", []), summary_line({"intent": "other"}, state["action"])
+                ),
+            }
+        if state.get("action") == Action.agreement_active:
+            update["pending_plan"] = None
+        return update
+
+
+def _route_after_respond(state: ConversationState) -> str:
+    return "supervisor" if state.get("approval") else END
+
+
+def _route_after_supervisor(state: ConversationState) -> str:
+    if not state.get("action"):
+        return "announce"
+    return "offer" if state.get("ask") else "draft"
+
+
+def _route_after_guard(state: ConversationState) -> str:
+    return "announce" if state.get("announcing") else "respond"
 
 
 def _route_after_decide(state: ConversationState) -> str:
@@ -322,7 +412,10 @@ def build_graph(
     provider: Provider | None = None,
     examples: ExampleSource | None = None,
 ) -> CompiledStateGraph:
-    nodes = TurnNodes(engine, mandate, provider, examples)
+    return compile_graph(TurnNodes(engine, mandate, provider, examples), checkpointer)
+
+
+def compile_graph(nodes: TurnNodes, checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
     g = StateGraph(ConversationState)
     g.add_node("load_context", nodes.load_context)
     g.add_node("understand", nodes.understand)
@@ -331,14 +424,18 @@ def build_graph(
     g.add_node("draft", nodes.draft)
     g.add_node("guard", nodes.guard)
     g.add_node("respond", nodes.respond)
+    g.add_node("supervisor", nodes.supervisor)
+    g.add_node("announce", nodes.announce)
     g.add_edge(START, "load_context")
     g.add_edge("load_context", "understand")
     g.add_edge("understand", "decide")
     g.add_conditional_edges("decide", _route_after_decide, ["offer", "draft", "respond"])
     g.add_edge("offer", "draft")
     g.add_edge("draft", "guard")
-    g.add_edge("guard", "respond")
-    g.add_edge("respond", END)
+    g.add_conditional_edges("guard", _route_after_guard, ["respond", "announce"])
+    g.add_conditional_edges("respond", _route_after_respond, ["supervisor", END])
+    g.add_conditional_edges("supervisor", _route_after_supervisor, ["offer", "draft", "announce"])
+    g.add_edge("announce", END)
     return g.compile(checkpointer=checkpointer)
 
 

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
 from sqlalchemy import Engine
 
 from agent import store
+from agent.approvals import ApprovalConflict, SupervisorDecision, pending_approval
 from agent.config import Settings, get_settings
-from agent.graph import build_graph
+from agent.graph import TurnNodes, compile_graph
 from agent.llm.provider import OfflineProvider, Provider, get_provider
 from agent.llm.steps import ExampleSource
 from agent.playbook import Playbook
@@ -63,7 +65,8 @@ class Negotiator:
         self.mandate = mandate
         self.checkpointer = checkpointer
         self.provider = provider or OfflineProvider()
-        self.graph = build_graph(engine, mandate, checkpointer, self.provider, examples)
+        self.nodes = TurnNodes(engine, mandate, self.provider, examples)
+        self.graph = compile_graph(self.nodes, checkpointer)
 
     def open_conversation(self, account_id: int, now: datetime | None = None) -> int:
         with session_scope(self.engine) as session:
@@ -99,16 +102,16 @@ class Negotiator:
         mid-turn simply replays the turn from the previous checkpoint. Checkpointing every
         step cost a third of the turn's time for no extra safety.
         """
-        state = self.graph.invoke(
-            {
-                "conversation_id": conversation_id,
-                "inbound": text[:MAX_TEXT_CHARS],
-                "inbound_message_id": message_id,
-                "now": now.isoformat(),
-            },
-            thread_config(conversation_id),
-            durability="exit",
-        )
+        turn = {
+            "conversation_id": conversation_id,
+            "inbound": text[:MAX_TEXT_CHARS],
+            "inbound_message_id": message_id,
+            "now": now.isoformat(),
+        }
+        if self.awaiting_supervisor(conversation_id):
+            state = self._turn_beside_the_pause(turn)
+        else:
+            state = self.graph.invoke(turn, thread_config(conversation_id), durability="exit")
         return TurnResult(
             conversation_id=conversation_id,
             inbound_id=message_id,
@@ -117,6 +120,56 @@ class Negotiator:
             stage=state.get("stage", ""),
             understanding=state.get("understanding", {}),
             agreement_id=state.get("agreement_id"),
+            guard=state.get("guard", {}),
+            usage=state.get("usage", {}),
+        )
+
+    def awaiting_supervisor(self, conversation_id: int) -> bool:
+        """Whether the conversation's run is paused for a supervisor's decision."""
+        snapshot = self.graph.get_state(thread_config(conversation_id))
+        return bool(snapshot.interrupts) or "supervisor" in snapshot.next
+
+    def _turn_beside_the_pause(self, turn: dict[str, Any]) -> dict[str, Any]:
+        """Answer a message while the run waits for a supervisor, without touching the run.
+
+        New input to an interrupted thread would start a fresh run and drop the pending
+        interrupt, so the same nodes run here outside the graph on a copy of the paused state:
+        the message is understood and stored, an opt-out or a request for a person is honoured,
+        and otherwise the debtor gets the holding reply. The paused run is left as it was.
+        """
+        state: dict[str, Any] = {**self.state(turn["conversation_id"]), **turn}
+        nodes = self.nodes
+        for step in (nodes.load_context, nodes.understand, nodes.decide):
+            state |= step(state)  # type: ignore[arg-type]
+        if state.get("action"):
+            if state.get("ask"):
+                state |= nodes.offer(state)  # type: ignore[arg-type]
+            state |= nodes.draft(state)  # type: ignore[arg-type]
+            state |= nodes.guard(state)  # type: ignore[arg-type]
+        state["approval"] = None  # nothing new to approve from here
+        return state | nodes.respond(state)  # type: ignore[arg-type]
+
+    def decide_approval(
+        self, agreement_id: int, decision: SupervisorDecision, now: datetime | None = None
+    ) -> TurnResult:
+        """Resume the paused run with a supervisor's decision; the debtor is told the outcome."""
+        now = now or datetime.now(UTC)
+        with session_scope(self.engine) as session:
+            agreement, _ = pending_approval(session, agreement_id)
+            conversation_id = agreement.conversation_id
+        if not self.awaiting_supervisor(conversation_id):
+            raise ApprovalConflict(f"conversation {conversation_id} is not waiting for a decision")
+        resume = {"decision": decision.model_dump(mode="json"), "now": now.isoformat()}
+        state = self.graph.invoke(
+            Command(resume=resume), thread_config(conversation_id), durability="exit"
+        )
+        return TurnResult(
+            conversation_id=conversation_id,
+            inbound_id=state.get("inbound_message_id", 0),
+            reply=state.get("reply", "") if state.get("action") else "",
+            action=state.get("action", ""),
+            stage=state.get("stage", ""),
+            agreement_id=agreement_id,
             guard=state.get("guard", {}),
             usage=state.get("usage", {}),
         )

@@ -67,3 +67,5 @@ class ConversationState(TypedDict, total=False):
     guard: dict[str, Any]
     reply: str
     agreement_id: int | None
+    approval: dict[str, Any] | None  # {"agreement_id", "plan"}: waiting for a supervisor
+    announcing: bool  # the message being drafted is the agent's own (a decision's outcome)

@@ -8,6 +8,7 @@ from agent.store.repository import (
     load_context,
     open_conversation,
     recent_messages,
+    record_announcement,
     record_turn,
     store_inbound,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "load_context",
     "open_conversation",
     "recent_messages",
+    "record_announcement",
     "record_turn",
     "store_inbound",
 ]

@@ -241,6 +241,41 @@ def record_turn(session: Session, state: dict[str, Any]) -> TurnOutcome:
     return outcome
 
 
+def record_announcement(session: Session, state: dict[str, Any]) -> int:
+    """Queue a message the agent starts itself (e.g. a supervisor's decision); its id."""
+    conversation = session.get(Conversation, state["conversation_id"])
+    if conversation is None:
+        raise NotFoundError(f"conversation {state['conversation_id']} does not exist")
+    now = datetime.fromisoformat(state["now"])
+    guard = state.get("guard") or {}
+    outbound = Message(
+        conversation_id=conversation.id or 0,
+        direction=Direction.outbound,
+        body=state["reply"],
+        kind="interactive" if state.get("buttons") else "text",
+        payload={"buttons": state["buttons"]} if state.get("buttons") else {},
+        action=state["action"],
+        status="queued",
+        guard_outcome="fallback" if guard.get("fallback") else guard.get("outcome"),
+        created_at=now,
+    )
+    session.add(outbound)
+    if guard.get("fallback"):
+        audit(
+            session,
+            "guard.fallback",
+            now,
+            conversation,
+            rule_ids=[v["rule_id"] for v in guard.get("violations", [])],
+            action=state["action"],
+            pack_version=guard.get("pack"),
+        )
+    conversation.updated_at = now
+    session.add(conversation)
+    session.flush()
+    return outbound.id or 0
+
+
 def _record_usage(
     session: Session,
     conversation: Conversation,

@@ -174,7 +174,7 @@ def test_a_good_model_words_the_reply_in_two_calls_and_usage_is_stored(
 
     assert endpoint.kinds()[before:] == ["understand", "draft"]  # at most 2 calls per turn
     assert result.usage["fallbacks"] == []
-    assert [c["prompt"] for c in result.usage["calls"]] == ["understand-v1", "draft-v2"]
+    assert [c["prompt"] for c in result.usage["calls"]] == ["understand-v1", "draft-v3"]
     assert result.guard["model"]["used"] is True
     assert result.reply.startswith("Gracias por contarme, Lucía.")
     rows = stored_usage(engine, conv)
