@@ -65,8 +65,12 @@ class Debtor(SQLModel, table=True):
     name: str
     phone: str = Field(index=True, unique=True)  # E.164
     document_last4: str | None = None  # only what identity checks need, never the full ID
+    email: str | None = Field(default=None, max_length=254)  # lower-cased, optional
     wa_user_id: str | None = Field(default=None, index=True)  # WhatsApp business-scoped user id
     whatsapp_opt_in_at: datetime | None = _when(default=None)  # required for business-initiated
+    # "import" when a portfolio import recorded the opt-in (the creditor's attestation); None when
+    # the debtor gave it on WhatsApp. A later import may withdraw only its own kind.
+    whatsapp_opt_in_source: str | None = Field(default=None, max_length=16)
     opted_out_at: datetime | None = _when(default=None)
     created_at: datetime = _when(default_factory=utcnow)
 

@@ -6,7 +6,7 @@ import pytest
 from alembic import command
 from sqlmodel import select
 
-from agent.portfolio import AccountRow, import_csv
+from agent.portfolio import AccountRow, CsvFormatError, import_csv
 from agent.store.db import alembic_config, session_scope
 from agent.store.models import Account, Debtor, Payment
 
@@ -117,7 +117,15 @@ def test_csv_import_reports_bad_rows_and_keeps_good_ones(engine, tmp_path: Path)
 def test_csv_import_names_missing_columns(engine, tmp_path: Path):
     csv_file = tmp_path / "bad.csv"
     csv_file.write_text("name,amount\nx,1\n", encoding="utf-8")
-    with session_scope(engine) as session:
-        report = import_csv(session, csv_file, date(2026, 3, 10))
-    assert report.created == 0
-    assert report.errors and "missing columns" in report.errors[0][1]
+    with (
+        pytest.raises(CsvFormatError, match="missing required columns") as raised,
+        session_scope(engine) as session,
+    ):
+        import_csv(session, csv_file, date(2026, 3, 10))
+    assert raised.value.missing == [
+        "account_id",
+        "debtor_name",
+        "phone",
+        "principal",
+        "due_date or days_past_due",
+    ]
