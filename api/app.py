@@ -51,7 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from api.routers import sandbox, simulator, webhook
+    from api.routers import accounts, agreements, payments, sandbox, simulator, webhook
     from api.security import BodySizeLimit
 
     settings = settings or get_settings()
@@ -64,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(webhook.router)
+    app.include_router(agreements.router)
+    app.include_router(accounts.router)
+    app.include_router(payments.router)
     if settings.channel == "sandbox":
         app.include_router(sandbox.router)
         app.include_router(simulator.router)

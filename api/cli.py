@@ -9,16 +9,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from sqlmodel import select
+from typer.core import TyperGroup
 
 from agent.config import Settings, get_settings
 from agent.store import NotFoundError
 from agent.store.db import engine_for, session_scope, upgrade
+from api.cli_payments import payments_app
 from api.cli_playbook import playbook_app
 
 app = typer.Typer(help="Pacta: a collections negotiation agent for WhatsApp.", no_args_is_help=True)
@@ -29,6 +32,7 @@ policy_app = typer.Typer(
 )
 app.add_typer(policy_app, name="policy")
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(payments_app, name="payments")
 console = Console()
 err = Console(stderr=True)
 
@@ -154,22 +158,88 @@ def _check_context(path: Path) -> dict[str, Any]:
     return data
 
 
-@app.command("import")
+class _ImportGroup(TyperGroup):
+    """`pacta import accounts FILE`; the older `pacta import FILE` still works, with a notice."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = next((a for a in args if not a.startswith("-")), None)
+        if first is not None and first not in self.commands and "--help" not in args:
+            err.print(
+                "[yellow]`pacta import FILE` is deprecated: use `pacta import accounts FILE`[/]"
+            )
+            args = ["accounts", *args]
+        return super().parse_args(ctx, args)
+
+
+import_app = typer.Typer(
+    cls=_ImportGroup, help="Import the portfolio from CSV files.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("accounts")
 def import_accounts(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON instead of tables.")
+    ] = False,
 ) -> None:
-    """Import accounts from a CSV file; bad rows are reported and skipped."""
-    from agent.portfolio import import_csv
+    """Import or update accounts from a CSV file; rejected rows are reported, never written.
+
+    Exit code 0 when every row was imported, 1 when any row was rejected, 2 when the file
+    cannot be read at all (not UTF-8, no header, required columns missing).
+    """
+    from agent.portfolio import CsvFormatError, import_csv
+    from policies.mandate import load_mandate
 
     settings = get_settings()
     upgrade(settings.database_url)
-    with session_scope(engine_for(settings.database_url)) as session:
-        report = import_csv(session, path, datetime.now(UTC).date())
-    console.print(f"created {report.created}, already present {report.unchanged}")
-    for line, reason in report.errors:
-        err.print(f"[red]line {line}:[/] {reason}")
-    if report.errors:
+    creditor = load_mandate(settings.mandate).creditor
+    try:
+        with session_scope(engine_for(settings.database_url)) as session:
+            now = datetime.now(UTC)
+            report = import_csv(session, path, now.date(), now=now, default_creditor=creditor)
+    except CsvFormatError as e:
+        if as_json:
+            out = {"error": str(e), "missing": e.missing}
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        err.print(f"[red]{escape(path.name)}: {escape(str(e))}[/]")
+        raise typer.Exit(code=2) from e
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+    else:
+        _print_import_report(report)
+    if report.rejected:
+        lines = ", ".join(f"line {r.line}" for r in report.rejected[:10])
+        more = f" and {len(report.rejected) - 10} more" if len(report.rejected) > 10 else ""
+        err.print(f"[red]{len(report.rejected)} row(s) rejected[/] ({lines}{more})")
         raise typer.Exit(code=1)
+
+
+def _print_import_report(report: Any) -> None:
+    console.print(
+        f"created {report.created}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, rejected {len(report.rejected)}"
+    )
+    counts = Table(title="Import")
+    for name in ("created", "updated", "unchanged", "rejected"):
+        counts.add_column(name, justify="right")
+    counts.add_row(
+        str(report.created), str(report.updated), str(report.unchanged), str(len(report.rejected))
+    )
+    console.print(counts)
+    for title, issues, style in (
+        ("Rejected rows", report.rejected, "red"),
+        ("Warnings", report.warnings, "yellow"),
+    ):
+        if not issues:
+            continue
+        table = Table(title=title, title_style=style)
+        table.add_column("line", justify="right")
+        table.add_column("reason", overflow="fold")
+        for issue in issues:
+            table.add_row(str(issue.line), escape(issue.reason))
+        console.print(table)
 
 
 @app.command()

@@ -62,6 +62,8 @@ class Rule:
     AUTO_DISCOUNT = "mandate.auto_approval.discount"
     AUTO_INSTALLMENTS = "mandate.auto_approval.installments"
     AUTO_TERM = "mandate.auto_approval.term"
+    GRACE_DAYS = "mandate.grace_days"  # a missed installment breaks the agreement after N days
+    REMINDER = "mandate.reminder"  # installment reminders N days before the due date
 
     # Not mandate limits: the debtor's own figures, cited when they shaped a plan.
     DEBTOR_CAPACITY = "debtor.capacity"
@@ -171,6 +173,11 @@ class Mandate(_Strict):
     first_payment_within_days: int = Field(ge=0)  # rule mandate.first_payment
     first_payment_lead_days: int = Field(default=7, ge=0)  # default first due: today + lead
     auto_approval: AutoApproval
+    # Installment tracking (agent/payments.py). An unpaid installment is `missed` the day after
+    # it falls due; the agreement is `broken` once a missed installment is more than
+    # `grace_days` days late. Reminders go `reminder_days_before` days before each due date.
+    grace_days: int = Field(default=5, ge=0)  # rule mandate.grace_days
+    reminder_days_before: int = Field(default=1, ge=0)  # rule mandate.reminder
 
     @field_validator("discount_bands")
     @classmethod
