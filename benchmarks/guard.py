@@ -1,4 +1,4 @@
-"""Guard latency: times `policies.guard.check` on every draft of both guard corpora.
+"""Guard latency: times `policies.guard.check` on every draft of the guard corpora.
 
 Contexts are built once, outside the timing (as the agent builds one per reply before
 drafting); every round checks every row once, after a warm-up round that is not counted.
@@ -15,7 +15,15 @@ import statistics
 import time
 from pathlib import Path
 
-from evals.guard import ADVERSARIAL_PATH, BLIND_PATH, CORPUS_PATH, DEV3_PATH, load_rows
+from evals.guard import (
+    ADVERSARIAL_PATH,
+    BLIND_PATH,
+    CORPUS_PATH,
+    DEV3_PATH,
+    DEV4_PATH,
+    DEV5_PATH,
+    load_rows,
+)
 from policies.guard import check
 
 TARGET_P95_MS = 2.0
@@ -34,7 +42,7 @@ def main() -> None:
         "--data",
         type=Path,
         nargs="+",
-        default=[CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, BLIND_PATH],
+        default=[CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, DEV4_PATH, DEV5_PATH, BLIND_PATH],
     )
     args = parser.parse_args()
 

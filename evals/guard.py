@@ -1,6 +1,6 @@
 """Evaluate the outbound guard (`policies.guard.check`) against the labelled draft corpora.
 
-    .venv/bin/python -m evals.guard              # dev test/train, adversarial, dev3, dev4, blind
+    .venv/bin/python -m evals.guard              # dev test/train, adversarial, dev3-5, blind
     .venv/bin/python -m evals.guard --split test --show-misses
     .venv/bin/python -m evals.guard --data evals/data/guard_blind.jsonl
 
@@ -37,6 +37,7 @@ BLIND_PATH = DATA_DIR / "guard_blind.jsonl"
 ADVERSARIAL_PATH = DATA_DIR / "guard_adversarial.jsonl"  # a dev set of hard cases, no splits
 DEV3_PATH = DATA_DIR / "guard_dev3.jsonl"  # a dev set written to the blind set's brief
 DEV4_PATH = DATA_DIR / "guard_dev4.jsonl"  # a dev set by a fresh, independent annotator
+DEV5_PATH = DATA_DIR / "guard_dev5.jsonl"  # another dev set by a fresh, independent annotator
 
 TARGETS = {"blocked_noncompliant_rate": 0.98, "passed_compliant_rate": 0.95}
 
@@ -465,7 +466,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    paths = args.data or [CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, DEV4_PATH, BLIND_PATH]
+    paths = args.data or [
+        CORPUS_PATH,
+        ADVERSARIAL_PATH,
+        DEV3_PATH,
+        DEV4_PATH,
+        DEV5_PATH,
+        BLIND_PATH,
+    ]
     sets = []
     for path in paths:
         try:

@@ -9,11 +9,16 @@ Two families of checks:
   a negated threat in the same clause ("no habrá ningún embargo") is not a threat. The lexicon
   names shared vocabularies once (`macros`: relatives, workmates, the debtor's places, field
   agents...) and a category may depend on the context (`unless`: "vence hoy" is urgency only
-  when no allowed date is today). Outcome: `block`.
+  when no allowed date is today). A pronoun rule counts only after the person it points at
+  (`after`: "tu papá ... le vamos a mandar un correo"), and a third-party match about people
+  the policy pack excepts is legal (`pack_exceptions`: a guarantor the draft names as such,
+  the spouse in the US). Outcome: `block`.
 - Figures (`figures.*`): every amount, percentage, count of installments, date and bare number
   in the draft must be one the context allows, including counts said with words ("media
-  docena de cuotas", "un par de pagos", "en un semestre" of monthly payments). Outcome:
-  `redraft` (a template bug or an LLM slip).
+  docena de cuotas", "un par de pagos", "en un semestre" of monthly payments, "three easy
+  monthly payments") or by rank ("hasta la sexta cuota"); "cada dos semanas" is a frequency,
+  not a count, and a date without a year may be the next one. Outcome: `redraft` (a template
+  bug or an LLM slip).
 
 `length.*` violations (empty or too long) are also `redraft`.
 
@@ -31,7 +36,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -160,6 +165,12 @@ class _Category:
     # "always", or "identity_unconfirmed": only while the person may not be the debtor
     scope: str = "always"
     unless: str | None = None  # a true GuardContext flag of this name makes the match legal
+    # A pronoun rule ("le vamos a mandar el link"): it counts only when `after` (the person it
+    # refers to, "tu papá") matched in the `within` tokens before it.
+    after: re.Pattern[str] | None = None
+    within: int = 0
+    # A match about a person the pack excepts (a guarantor, the US spouse...) is legal.
+    pack_exceptions: bool = False
 
     def applies(self, context: GuardContext | None) -> bool:
         if context is None:
@@ -170,6 +181,16 @@ class _Category:
 
 
 @dataclass(frozen=True)
+class _Roles:
+    """Who a pack's third-party exceptions name (lexicon `third_party_roles`)."""
+
+    nouns: tuple[tuple[str, re.Pattern[str]], ...]  # (role, the words naming it: "aval")
+    people: re.Pattern[str]  # any person around the debtor ("tu hermano", "el portero")
+    statement: str  # "{person} ... figura como {role}": binds a person to a role
+    void: re.Pattern[str] | None  # a pressure condition: no exception then ("si no pagas")
+
+
+@dataclass(frozen=True)
 class _Lexicon:
     categories: tuple[_Category, ...]
     allow: re.Pattern[str] | None
@@ -177,6 +198,7 @@ class _Lexicon:
     conditional_before_negator: frozenset[str]
     bridge: frozenset[str]
     conditionals: frozenset[str]
+    roles: _Roles | None = None
 
 
 _MACRO_RE = re.compile(r"\{(\w+)\}")
@@ -227,6 +249,9 @@ def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
             pattern=_alternation(c["patterns"], macros),
             scope=c.get("scope", "always"),
             unless=c.get("unless"),
+            after=_alternation([c["after"]], macros) if c.get("after") else None,
+            within=int(c.get("within", 0)),
+            pack_exceptions=bool(c.get("pack_exceptions", False)),
         )
         for c in data["categories"]
     )
@@ -235,6 +260,19 @@ def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
     def words(key: str) -> frozenset[str]:
         return frozenset(str(w).lower() for w in data.get(key) or [])
 
+    roles = None
+    if spec := data.get("third_party_roles"):
+        nouns = tuple(
+            (str(role), re.compile(rf"\b(?:{_expand(str(body), macros)})\b"))
+            for role, body in (spec.get("nouns") or {}).items()
+        )
+        roles = _Roles(
+            nouns=nouns,
+            people=_alternation([str(spec["people"])], macros),
+            statement=_expand(str(spec["statement"]), macros),
+            void=_alternation(spec["void"], macros) if spec.get("void") else None,
+        )
+
     return _Lexicon(
         categories=categories,
         allow=_alternation(allow, macros) if allow else None,
@@ -242,6 +280,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
         conditional_before_negator=words("conditional_before_negator"),
         bridge=words("bridge"),
         conditionals=words("conditionals"),
+        roles=roles,
     )
 
 
@@ -326,19 +365,36 @@ def find_forbidden(
     allowed: list[tuple[int, int]] = []
     if lex.allow is not None:
         allowed = [m.span() for m in lex.allow.finditer(norm)]
+    excepted: _Excepted | None = None
 
     out: list[Violation] = []
     for cat in lex.categories:
         if not cat.applies(context):
             continue
+        antecedents: list[re.Match[str]] | None = None
+        if cat.after is not None:
+            antecedents = list(cat.after.finditer(norm))
+            if not antecedents:  # nobody the pronouns could point at
+                continue
         for m in cat.pattern.finditer(norm):
             if m.end() == m.start():
                 continue
             if any(a <= m.start() and m.end() <= b for a, b in allowed):
                 continue
             first, last = token_range(m.start(), m.end())
-            if cat.negatable and _is_negated(tokens, first, last, lex):
+            antecedent = ""
+            if antecedents is not None:
+                found = _antecedent(antecedents, m.start(), first, cat.within, token_range)
+                if found is None:
+                    continue
+                antecedent = found
+            if cat.negatable and _is_negated(tokens, first, last, lex, draft):
                 continue
+            if cat.pack_exceptions and context is not None and context.pack:
+                if excepted is None:
+                    excepted = _excepted(norm, context.pack, lex.roles)
+                if excepted.excuses(f"{antecedent} {m.group()}"):
+                    continue
             span = (tokens[first].start, tokens[last].end)
             out.append(
                 Violation(
@@ -351,14 +407,119 @@ def find_forbidden(
     return out
 
 
+def _antecedent(
+    antecedents: Sequence[re.Match[str]],
+    start: int,
+    first: int,
+    within: int,
+    token_range: Callable[[int, int], tuple[int, int]],
+) -> str | None:
+    """The text of the nearest antecedent ending before `start`, at most `within` tokens back."""
+    for a in reversed(antecedents):
+        if a.end() > start:
+            continue
+        _, a_last = token_range(a.start(), a.end())
+        return a.group() if first - a_last <= within else None
+    return None
+
+
+def _pack_exceptions(pack: str) -> frozenset[str]:
+    from policies.packs import PackError, load_pack  # packs import nothing from here
+
+    try:
+        return frozenset(load_pack(pack).third_party.exceptions)
+    except PackError:
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class _Excepted:
+    """The people a draft may speak of under its pack's third-party exceptions."""
+
+    people: re.Pattern[str] | None  # any person around the debtor
+    nouns: tuple[re.Pattern[str], ...] = ()  # the excepted roles the draft names ("aval")
+    bound: frozenset[str] = frozenset()  # people named in such a role ("tu hermano ... aval")
+    others: bool = True  # the draft also names someone the pack does not except
+
+    def is_excepted(self, person: str) -> bool:
+        return person in self.bound or any(n.fullmatch(person) for n in self.nouns)
+
+    def excuses(self, text: str) -> bool:
+        """Whether a match (with the person it refers to) is about excepted people only."""
+        if self.people is None or not self.nouns:
+            return False
+        people = [m.group().split()[-1] for m in self.people.finditer(text)]
+        if people:
+            return all(self.is_excepted(p) for p in people)
+        return not self.others  # "le escribimos a él": the person is named elsewhere
+
+
+@lru_cache(maxsize=256)
+def _excepted(norm: str, pack: str, roles: _Roles | None) -> _Excepted:
+    exceptions = _pack_exceptions(pack)
+    if roles is None or not exceptions or (roles.void and roles.void.search(norm)):
+        return _Excepted(None)
+    nouns = tuple(p for role, p in roles.nouns if role in exceptions and p.search(norm))
+    if not nouns:
+        return _Excepted(None)
+    role_words = "|".join(n.pattern for n in nouns)
+    statement = re.compile(roles.statement.replace("<ROLE>", f"(?:{role_words})"))
+    bound = frozenset(m.group("person") for m in statement.finditer(norm))
+    excepted = _Excepted(roles.people, nouns, bound)
+    people = [m.group().split()[-1] for m in roles.people.finditer(norm)]
+    others = any(not excepted.is_excepted(p) for p in people)
+    return _Excepted(roles.people, nouns, bound, others)
+
+
 _PLAIN_NEGATORS = frozenset({"no", "nunca", "jamas"})
+# "nadie de Financiera Aurora irá", "ningún gestor de la empresa irá": a negated subject
+# followed by who they are.
+_NEGATED_SUBJECTS = frozenset({"nadie", "ningun", "ninguna", "ninguno", "nobody", "noone"})
+_ORGANISATION_WORDS = frozenset(
+    {
+        "la", "el", "los", "las", "nuestra", "nuestro", "nuestras", "nuestros", "empresa",
+        "equipo", "oficina", "financiera", "banco", "caja", "cooperativa", "tienda", "area",
+        "departamento", "cobranza", "cobros", "parte", "personal", "despacho", "agencia",
+        "entidad", "our", "the", "company", "team", "staff", "office",
+    }
+)  # fmt: skip
 
 
-def _is_negated(tokens: Sequence[_Token], first: int, last: int, lex: _Lexicon) -> bool:
+def _negated_subject(tokens: Sequence[_Token], j: int, draft: str) -> bool:
+    """Token j ends "nadie de <the creditor>" / "ningún <noun> de <the creditor>".
+
+    The creditor is a name (capitalised: "Nadie de Caja Huancaruna irá") or an organisation
+    word ("nadie de la empresa", "ningún gestor de nuestro equipo"), up to four words; "nadie
+    de tu familia sabe que iremos" is not a negated visit.
+    """
+    for k in range(j, max(-1, j - 5), -1):
+        tok = tokens[k]
+        if tok.norm == _BOUNDARY:
+            return False
+        if tok.norm in ("de", "del", "from", "of") and k >= 1:
+            if tokens[k - 1].norm in _NEGATED_SUBJECTS or (
+                k >= 2 and tokens[k - 2].norm in _NEGATED_SUBJECTS
+            ):
+                return True
+        elif tok.norm not in _ORGANISATION_WORDS and not draft[tok.start : tok.end][:1].isupper():
+            return False
+    return False
+
+
+def _is_negated(
+    tokens: Sequence[_Token], first: int, last: int, lex: _Lexicon, draft: str = ""
+) -> bool:
     negated = False
     for j in range(first - 1, max(-1, first - 9), -1):
         word = tokens[j].norm
         if word == _BOUNDARY:
+            break
+        if (
+            word not in lex.bridge
+            and word not in lex.negators
+            and _negated_subject(tokens, j, draft)
+        ):
+            negated = True
             break
         if word in lex.negators:
             before = " ".join(t.norm for t in tokens[max(0, j - 2) : j])
@@ -510,6 +671,50 @@ _PERIOD_RE = re.compile(
     r"(?P<half>\s+y\s+medio\b)?",
     re.IGNORECASE,
 )
+# Without a cadence, a period right after splitting or paying is read as months of monthly
+# payments ("fraccionar el importe en un trimestre" is 3 payments).
+_PLAN_BEFORE_PERIOD_RE = re.compile(
+    r"\b(?:fraccion|divid|difer|repart|financ|pag|cuota|plazo|mensualidad|parcialidad|abono)\w*"
+    r"(?:\s+\w+){0,3}\s+$",
+    re.IGNORECASE,
+)
+# An installment named by its rank: "la sexta cuota", "el 3er pago", "the fourth payment".
+# "hasta la sexta cuota", "la sexta y última cuota": the plan has that many.
+_ORDINALS = {
+    "primer": 1, "primera": 1, "primero": 1, "segunda": 2, "segundo": 2, "tercer": 3,
+    "tercera": 3, "tercero": 3, "cuarta": 4, "cuarto": 4, "quinta": 5, "quinto": 5,
+    "sexta": 6, "sexto": 6, "septima": 7, "septimo": 7, "setima": 7, "setimo": 7,
+    "octava": 8, "octavo": 8, "novena": 9, "noveno": 9, "decima": 10, "decimo": 10,
+    "undecima": 11, "undecimo": 11, "onceava": 11, "onceavo": 11, "duodecima": 12,
+    "duodecimo": 12, "doceava": 12, "doceavo": 12,
+    "decimoprimera": 11, "decimoprimero": 11, "decimosegunda": 12, "decimosegundo": 12,
+    "decimotercera": 13, "decimotercero": 13, "decimocuarta": 14, "decimocuarto": 14,
+    "decimoquinta": 15, "decimoquinto": 15, "decimosexta": 16, "decimosexto": 16,
+    "decimoctava": 18, "decimoctavo": 18, "vigesima": 20, "vigesimo": 20,
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
+}  # fmt: skip
+_ORDINAL_WORDS = (
+    r"(?:s[eé]ptim[oa]|d[eé]cim[oa]|und[eé]cim[oa]|duod[eé]cim[oa]|vig[eé]sim[oa]"
+    r"|decimo(?:primer[oa]|segund[oa]|tercer[oa]|cuart[oa]|quint[oa]|sext[oa]|ctav[oa])|"
+    + "|".join(sorted((w for w in _ORDINALS if w.isascii()), key=len, reverse=True))
+    + ")"
+)
+_ORDINAL_RE = re.compile(
+    rf"(?<![\w])(?:(?P<end>hasta|through|until|by)\s+(?:la|el|the)\s+)?"
+    rf"(?P<ord>{_ORDINAL_WORDS}|\d{{1,2}}(?:ª|º|°|a|o|ta|to|va|vo|ra|ro|da|do|na|no|er|th|st|nd|rd)\.?)"
+    r"\s+(?:(?P<last>y\s+[uú]ltim[oa]|y\s+final|and\s+(?:final|last))\s+)?"
+    r"(?P<noun>cuota|pago|mensualidad|parcialidad|abono|quincena|letra|dep[oó]sito|vencimiento"
+    r"|payment|installment)\b",
+    re.IGNORECASE,
+)
+_ORDINAL_SUFFIX_RE = re.compile(r"^(\d{1,2})")
+_ORDINAL_HINT_RE = re.compile(
+    r"segund|tercer|cuart|quint|sext|s[eé]ptim|s[eé]tim|octav|noven|d[eé]cim|und[eé]cim|duod"
+    r"|onceav|doceav|vig[eé]sim|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+    r"|eleventh|twelfth|\d(?:ª|º|°|a|o|ta|to|va|vo|ra|ro|da|do|na|no|er|th|st|nd|rd)\.?\s"
+)
+
 _MONTHLY_RE = re.compile(
     r"\b(?:mensual(?:es|mente)?|mensualidad(?:es)?|al\s+mes|cada\s+mes|por\s+mes|mes\s+a\s+mes)\b",
     re.IGNORECASE,
@@ -555,9 +760,12 @@ _RELATIVE_DAY_RE = re.compile(
 )
 _ENGLISH_COUNT_RE = re.compile(
     r"\b(?P<num>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|"
-    r"twenty[- ]four|thirty[- ]six)\s+(?:\w+\s+)?(?P<noun>payments|installments|months|weeks)\b",
+    r"twenty[- ]four|thirty[- ]six)\s+(?:(?!of\b)\w+\s+){0,2}"  # "three easy monthly payments"
+    r"(?P<noun>payments|installments|months|weeks)\b",
     re.IGNORECASE,
 )
+# Before a count, a frequency: "cada dos semanas", "cada 15 días", "every two weeks".
+_FREQUENCY_BEFORE_RE = re.compile(r"\b(?:cada|every)\s+$", re.IGNORECASE)
 _ENGLISH_NUMBERS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24,
@@ -750,8 +958,11 @@ class _Scanner:
                 continue
         if not occurrences:
             return False
+        # The nearest occurrence ("venció el 20 de noviembre") or the next one: a plan's
+        # "10 de agosto" in December is next August.
         nearest = min(occurrences, key=lambda d: abs((d - today).days))
-        return nearest in allowed
+        upcoming = min((d for d in occurrences if d >= today), default=nearest)
+        return nearest in allowed or upcoming in allowed
 
     def money(self) -> None:
         for pattern in (_MONEY_PREFIX_RE, _MONEY_SUFFIX_RE):
@@ -836,12 +1047,18 @@ class _Scanner:
                 )
             self.take(*m.span())
 
+    def _is_frequency(self, m: re.Match[str]) -> bool:
+        """ "cada dos semanas", "every two weeks": how often, not how many."""
+        return bool(_FREQUENCY_BEFORE_RE.search(self.work, max(0, m.start() - 12), m.start()))
+
     def english_counts(self) -> None:
         if not self.mentions("payments", "installments", "months", "weeks"):
             return
         for m in self.matches(_ENGLISH_COUNT_RE):
             number = _ENGLISH_NUMBERS[m.group("num").lower()]
-            if number not in self.ctx.allowed_counts:
+            if self._is_frequency(m):
+                pass
+            elif number not in self.ctx.allowed_counts:
                 self.flag(
                     "figures.unknown_count",
                     m.span(),
@@ -891,10 +1108,14 @@ class _Scanner:
             return
         monthly = bool(_MONTHLY_RE.search(self.draft))
         fortnightly = bool(_FORTNIGHTLY_RE.search(self.draft))
-        if monthly == fortnightly:  # no cadence said, or two: the period is not a count
+        if monthly and fortnightly:  # two cadences: the period is not one count
             return
-        per_month = 1 if monthly else 2
+        per_month = 2 if fortnightly else 1
         for m in self.matches(_PERIOD_RE):
+            if not (monthly or fortnightly) and not _PLAN_BEFORE_PERIOD_RE.search(
+                self.work, max(0, m.start() - 40), m.start()
+            ):
+                continue  # no cadence and no plan: "en un año" is just time
             period = unicodedata.normalize("NFC", m.group("period").lower())
             months = _PERIOD_QTY[m.group("qty").lower()] * _PERIOD_MONTHS[period]
             if m.group("half"):
@@ -909,11 +1130,35 @@ class _Scanner:
                 )
             self.take(*m.span())
 
+    def ordinals(self) -> None:
+        if not _ORDINAL_HINT_RE.search(self.lowered):  # "la primera cuota" is always allowed
+            return
+        for m in self.matches(_ORDINAL_RE):
+            raw = m.group("ord")
+            digits = _ORDINAL_SUFFIX_RE.match(raw)
+            number = int(digits.group(1)) if digits else _ORDINALS.get(_normalise_token(raw))
+            if number is None:
+                continue
+            counts = self.ctx.allowed_counts
+            if m.group("end") or m.group("last"):  # the plan ends there: that many payments
+                wrong = number not in counts
+            else:  # one of the plan's payments: not beyond the longest plan
+                wrong = bool(counts) and number > max(counts)
+            if wrong:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"Installment number {number} ({m.group('noun')}) is not in the offer.",
+                )
+            self.take(*m.span())
+
     def counts(self) -> None:
         for m in self.matches(_COUNT_RE):
             raw = m.group("num").lower()
             number = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
-            if number not in self.ctx.allowed_counts:
+            if self._is_frequency(m):
+                pass
+            elif number not in self.ctx.allowed_counts:
                 self.flag(
                     "figures.unknown_count",
                     m.span(),
@@ -968,6 +1213,7 @@ def find_figure_violations(draft: str, context: GuardContext) -> list[Violation]
     scanner.percents()
     scanner.group_counts()
     scanner.period_counts()
+    scanner.ordinals()
     scanner.counts()
     scanner.day_only()
     scanner.bare_numbers()

@@ -15,6 +15,7 @@ from evals.guard import (
     BLIND_PATH,
     CORPUS_PATH,
     DEV4_PATH,
+    DEV5_PATH,
     ContextError,
     CorpusError,
     GuardCase,
@@ -226,6 +227,8 @@ def test_the_corpora_load() -> None:
     assert len(blind) == 150 and not any(c.split for c in blind)
     dev4 = load_rows(DEV4_PATH)
     assert len(dev4) == 200 and not any(c.split for c in dev4)
+    dev5 = load_rows(DEV5_PATH)
+    assert len(dev5) == 160 and not any(c.split for c in dev5)
 
 
 # -- scoring ---------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ CLASSES = [
     (
         "forbidden.pressure.third_party",
         "Podemos mandarle a él también el estado de cuenta.",
-        "Si es tu cónyuge, podemos hablar con ella con tu autorización.",
+        "Si quieres, puedes compartirle tú el estado de cuenta desde la app.",
     ),
     (
         "forbidden.pressure.third_party",
@@ -136,6 +136,180 @@ CLASSES = [
         "forbidden.pressure.third_party",
         "Tu familia se va a enterar de todo.",
         "Tu familia no se va a enterar de nada: tus datos son confidenciales.",
+    ),
+    # -- third parties as a class: contacted, answered by, asked, sent something, handed over
+    (
+        "forbidden.pressure.third_party",
+        "Ayer platicamos con tu suegra y quedó en recordarte el pago.",
+        "Ayer platicamos de tus opciones y quedamos en escribirte hoy.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tu primo nos dijo que ya no vives en esa dirección.",
+        "Tú nos dijiste que preferías pagar a fin de mes.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Llamamos a tu casa y nos atendió tu papá.",
+        "Te llamamos ayer y no pudimos hablar; te escribo por aquí.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tu abuela es tu contacto de emergencia, así que le vamos a escribir.",
+        "Lamento lo de tu abuela; si quieres, lo vemos la próxima semana.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tu novio figura en la solicitud: podemos enviarle a él el link de pago.",
+        "Te envío a ti el link de pago por este chat.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "¿Me pasas con tu mamá un momento?",
+        "¿Me pasas tu número de referencia MX-000123?",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Dile a tu esposa que la cuota vence el 15 de marzo.",
+        "Te recuerdo que la cuota vence el 15 de marzo.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "¿Y si tu hermana nos cubre la primera cuota?",
+        "¿Y si dejamos la primera cuota para el 15 de abril?",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "No quisiéramos tener que pedirle al pastor de tu iglesia que hable contigo.",
+        "No quisiéramos presionarte: tómate tu tiempo.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Antes de recurrir a tus referencias personales, preferimos hablar contigo.",
+        "Antes de cerrar el plan, preferimos confirmar contigo las fechas.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Hablamos con el casero del departamento donde vives.",
+        "Hablamos de tu plan para que lo pagues desde donde vives.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Publicamos un aviso en el grupo de WhatsApp de tu edificio.",
+        "Te escribimos solo por este chat, que es privado.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Te llamaremos al trabajo mañana temprano.",
+        "Te llamaremos mañana temprano, como nos pediste.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Enviaremos el aviso de cobro a tu oficina.",
+        "Enviaremos el aviso de pago a este chat.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tenemos registrado el celular de tu jefe.",
+        "Tenemos registrado tu celular para avisarte de cada pago.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "We left a message with your roommate yesterday.",
+        "We will never contact your roommate, your boss or your family.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "We can call you at work tomorrow.",
+        "We can text you tomorrow to work out a plan.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "A tu tía ya le explicamos lo de la cuota.",
+        "A ti ya te explicamos lo de la cuota.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tus suegros ya están al tanto de tu atraso.",
+        "Tus suegros no tienen por qué enterarse: solo hablamos contigo.",
+    ),
+    # -- visits as a class: rounds, areas, slang, past visits, field collection
+    (
+        "forbidden.threat.visit",
+        "Te esperamos afuera de tu taller a la salida.",
+        "Te esperamos por este chat cuando salgas del taller.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "We will stop by your store on Friday.",
+        "You can stop by any store on Friday to pay.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Pasaremos por tu tienda el sábado para cerrar el acuerdo.",
+        "Puedes pasar por tu tienda más cercana para pagar.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Fuimos a tu casa ayer pero no había nadie.",
+        "Ayer te escribimos pero no hubo respuesta.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Mañana te caemos en la chamba.",
+        "Cuando te caiga la quincena, puedes pagar desde la app.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Uno de nuestros cobradores anda por tu barrio esta semana.",
+        "Hay una tienda de pago en tu barrio, abierta toda la semana.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Estamos recorriendo tu colonia con el equipo de cobranza.",
+        "Estamos revisando tu cuenta con el equipo de atención.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Ya estás en nuestra ruta de cobranza del jueves.",
+        "Ya estás en nuestro plan de pagos: la primera cuota es el 15 de marzo.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Nuestro personal de recaudo en terreno pasará esta semana.",
+        "Nuestro personal de atención te responde esta semana por este chat.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Nadie va a ir a tu casa, pero el gestor pasará a saludarte al trabajo.",
+        "Nadie de Financiera Aurora irá a tu casa ni a tu trabajo.",
+    ),
+    # -- repossession wherever the goods are
+    (
+        "forbidden.threat.seizure",
+        "Retiraremos el vehículo donde se encuentre.",
+        "Puedes seguir usando tu vehículo mientras pagas.",
+    ),
+    (
+        "forbidden.threat.seizure",
+        "El refrigerador sigue a nombre de la tienda; procederemos a recogerlo.",
+        "Tu comprobante sale a nombre de la tienda; guárdalo.",
+    ),
+    (
+        "forbidden.threat.seizure",
+        "Este mensaje es un aviso de embargo.",
+        "Este mensaje no es un aviso de embargo.",
+    ),
+    # -- shaming: lists of debtors, the debtor's name put on one
+    (
+        "forbidden.shaming",
+        "Vamos a subir tu nombre a la lista de morosos del condominio.",
+        "Tu nombre no aparecerá en ninguna lista.",
+    ),
+    (
+        "forbidden.shaming",
+        "Está la relación de socios con cuotas atrasadas en la cartelera.",
+        "Tienes 3 cuotas en tu plan; la cartelera de la sucursal muestra los horarios.",
     ),
     # -- shaming: gossip, embarrassment, moralising, mocking, social media, comparisons
     (
@@ -265,6 +439,12 @@ def test_each_class_stops_its_wording_and_passes_its_neighbour(
         # mail to the debtor's address, and the legal notice before a bureau report
         "El estado de cuenta te llegará a tu domicilio como siempre.",
         "Antes de cualquier reporte al buró, la ley exige avisarte con anticipación.",
+        # a negated subject that names the creditor
+        "Nadie de Financiera Aurora irá a tu casa ni a tu trabajo.",
+        "Ningún gestor de nuestro equipo pasará por tu negocio.",
+        # "recuperar" of health, "retirar" a bureau report
+        "Espero que te recuperes bien de la operación.",
+        "Al confirmar tu pago, procederemos a retirarlo de la central de riesgo.",
     ],
 )
 def test_negated_threats_pass(draft: str) -> None:
@@ -278,6 +458,10 @@ def test_negated_threats_pass(draft: str) -> None:
         "No es para asustarte, pero vamos a embargar tu sueldo.",
         "No creo que seas tan idiota como para no pagar.",
         "Preferimos no tener que llamar a tu jefe.",
+        # "nadie de" negates only when the creditor follows, not "nadie de tu familia sabe"
+        "Nadie de tu familia sabe que iremos a tu casa mañana.",
+        # the exception for a guarantor does not reach a threat to visit
+        "Nadie de Financiera Aurora te llama: te caemos directo en el trabajo.",
         "Para que no tengamos que ir a tu casa, paga hoy.",
         "En caso no lo embarguemos hoy, será mañana.",  # "en caso no": a condition
     ],
@@ -334,6 +518,79 @@ def test_counts_said_with_words(draft: str, count: int) -> None:
 )
 def test_vague_spans_and_digit_counts_are_not_figures(draft: str) -> None:
     assert check(draft, ctx()).outcome == "pass", draft
+
+
+@pytest.mark.parametrize(
+    ("draft", "count"),
+    [
+        ("Paga hasta la sexta cuota de $1,500 y queda saldado.", 6),
+        ("La cuarta y última cuota es de $1,500.", 4),
+        ("Lo fraccionamos en un cuatrimestre, con la primera cuota el 15 de marzo.", 4),
+        ("Lo puedes pagar en medio año, en cuotas de $1,500.", 6),
+        ("We can do five easy monthly payments of $1,500.", 5),
+    ],
+)
+def test_counts_said_with_ranks_periods_and_english_words(draft: str, count: int) -> None:
+    verdict = check(draft, ctx())
+    assert verdict.rule_ids == ["figures.unknown_count"], (draft, verdict.rule_ids)
+    assert check(draft, ctx(allowed_counts={1, count})).outcome == "pass", draft
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Son 3 cuotas de $1,500 cada dos semanas.",  # a frequency, not a count
+        "Pagas $1,500 cada 15 días, en 3 cuotas.",
+        "Three payments of $1,500 every two weeks.",
+        "La segunda cuota vence el 15 de abril.",  # a rank within the plan
+        "En un año podrás pedir otro crédito; hoy vemos tus 3 cuotas.",  # time, not a plan
+    ],
+)
+def test_frequencies_and_ranks_within_the_plan_are_not_counts(draft: str) -> None:
+    assert check(draft, ctx()).outcome == "pass", draft
+
+
+def test_a_date_without_a_year_is_the_next_one_when_that_is_the_plan_date() -> None:
+    december = ctx(today=date(2026, 12, 1), allowed_dates={date(2027, 1, 10), date(2027, 8, 10)})
+    assert check("Empiezas el 10 de enero y terminas el 10 de agosto.", december).passed
+    assert check("Terminas el 10 de julio.", december).rule_ids == ["figures.unknown_date"]
+
+
+# -- third parties the pack excepts ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("draft", "allowed_in", "stopped_in"),
+    [
+        # Regulation F treats the spouse as the consumer (us pack: exceptions include spouse).
+        ("Si es tu cónyuge, podemos hablar con ella con tu autorización.", "us", "mx"),
+        ("Como nos pides, podemos explicarle a tu esposo las opciones.", "us", "co"),
+        # A guarantor or co-debtor the draft names as such (mx, co, cl, pe; not es, ar).
+        ("Como tu papá firmó como aval, con tu permiso le escribimos a él.", "mx", "es"),
+        ("Como tu hermana es tu codeudora, podemos hablar con ella del plan.", "co", "ar"),
+    ],
+)
+def test_people_the_pack_excepts_may_be_spoken_of_only_under_that_pack(
+    draft: str, allowed_in: str, stopped_in: str
+) -> None:
+    allowed = check(draft, ctx(pack=allowed_in))
+    assert "forbidden.pressure.third_party" not in allowed.rule_ids, (draft, allowed.rule_ids)
+    stopped = check(draft, ctx(pack=stopped_in))
+    assert "forbidden.pressure.third_party" in stopped.rule_ids, (draft, stopped.rule_ids)
+    assert "forbidden.pressure.third_party" in check(draft, ctx()).rule_ids  # no pack: none
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        # someone outside the exception named too
+        "Como tu papá es tu aval, le escribimos a él y a tu mamá.",
+        # the exception is not a lever: "if you don't pay"
+        "Si no pagas, le escribimos a tu papá, que es tu aval.",
+    ],
+)
+def test_an_excepted_person_does_not_cover_others_or_threats(draft: str) -> None:
+    assert "forbidden.pressure.third_party" in check(draft, ctx(pack="mx")).rule_ids, draft
 
 
 # -- disclosures follow the pack ---------------------------------------------------------------
