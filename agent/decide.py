@@ -71,6 +71,8 @@ def decide(u: Understanding, s: Situation) -> Decision:
     if u.intent is Intent.wrong_person:
         return Decision(Action.wrong_party, {"stage": Stage.wrong_party})
     if u.intent is Intent.request_human:
+        if s.stage is Stage.handed_off:
+            return Decision(None)  # a person already holds it (or was asked for): they answer
         return _handoff("request_human")
 
     if s.stage in SILENT_STAGES:

@@ -51,7 +51,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from api.routers import accounts, agreements, payments, sandbox, simulator, webhook
+    from api.routers import (
+        accounts,
+        agreements,
+        conversations,
+        payments,
+        sandbox,
+        simulator,
+        webhook,
+    )
     from api.security import BodySizeLimit
 
     settings = settings or get_settings()
@@ -67,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agreements.router)
     app.include_router(accounts.router)
     app.include_router(payments.router)
+    app.include_router(conversations.router)
     if settings.channel == "sandbox":
         app.include_router(sandbox.router)
         app.include_router(simulator.router)
