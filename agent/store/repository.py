@@ -217,22 +217,7 @@ def record_turn(session: Session, state: dict[str, Any]) -> TurnOutcome:
     inbound.intent = (state.get("understanding") or {}).get("intent")
     session.add(inbound)
     if state.get("action"):
-        guard = state.get("guard") or {}
-        outbound = Message(
-            conversation_id=conversation.id or 0,
-            direction=Direction.outbound,
-            body=state["reply"],
-            kind="interactive" if state.get("buttons") else "text",
-            payload={"buttons": state["buttons"]} if state.get("buttons") else {},
-            reply_to_id=inbound.id,
-            action=state["action"],
-            status="queued",
-            guard_outcome="fallback" if guard.get("fallback") else guard.get("outcome"),
-            created_at=now,
-        )
-        session.add(outbound)
-        session.flush()
-        outcome.outbound_id = outbound.id
+        outcome.outbound_id = _queue_reply(session, conversation, state, now, inbound.id)
     _record_usage(session, conversation, inbound, state.get("usage"), now)
     conversation.updated_at = now
     session.add(conversation)
@@ -247,31 +232,36 @@ def record_announcement(session: Session, state: dict[str, Any]) -> int:
     if conversation is None:
         raise NotFoundError(f"conversation {state['conversation_id']} does not exist")
     now = datetime.fromisoformat(state["now"])
+    outbound_id = _queue_reply(session, conversation, state, now, reply_to_id=None)
+    _audit_guard_fallback(session, conversation, state, now)
+    conversation.updated_at = now
+    session.add(conversation)
+    return outbound_id
+
+
+def _queue_reply(
+    session: Session,
+    conversation: Conversation,
+    state: dict[str, Any],
+    now: datetime,
+    reply_to_id: int | None,
+) -> int:
+    """The drafted, guarded text of `state` as a queued outbound message; its id."""
     guard = state.get("guard") or {}
+    buttons = state.get("buttons")
     outbound = Message(
         conversation_id=conversation.id or 0,
         direction=Direction.outbound,
         body=state["reply"],
-        kind="interactive" if state.get("buttons") else "text",
-        payload={"buttons": state["buttons"]} if state.get("buttons") else {},
+        kind="interactive" if buttons else "text",
+        payload={"buttons": buttons} if buttons else {},
+        reply_to_id=reply_to_id,
         action=state["action"],
         status="queued",
         guard_outcome="fallback" if guard.get("fallback") else guard.get("outcome"),
         created_at=now,
     )
     session.add(outbound)
-    if guard.get("fallback"):
-        audit(
-            session,
-            "guard.fallback",
-            now,
-            conversation,
-            rule_ids=[v["rule_id"] for v in guard.get("violations", [])],
-            action=state["action"],
-            pack_version=guard.get("pack"),
-        )
-    conversation.updated_at = now
-    session.add(conversation)
     session.flush()
     return outbound.id or 0
 
@@ -366,6 +356,13 @@ def _audit_policy(
             {r for o in state["offer"]["options"] for r in o["plan"].get("rule_ids", [])}
         )
         audit(session, "offer.presented", now, conversation, rule_ids=rule_ids, ask=ask)
+    _audit_guard_fallback(session, conversation, state, now)
+
+
+def _audit_guard_fallback(
+    session: Session, conversation: Conversation, state: dict[str, Any], now: datetime
+) -> None:
+    """A draft the guard refused leaves its rule ids and the pack version behind."""
     guard = state.get("guard") or {}
     if guard.get("fallback"):
         audit(
