@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     api_keys: SecretStr = SecretStr("")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)  # request bodies larger get 413
     background: bool = True  # run the worker and the dispatcher inside `pacta serve`
+    # Outbound cadence: the scheduler runs inside `pacta serve` unless
+    # PACTA_SCHEDULER=off; it plans every interval and queues at most campaign_rate_per_second
+    # (a share of the number's 80 messages/s, leaving the rest to the agent's replies).
+    scheduler: bool = True
+    scheduler_interval_seconds: float = Field(default=300.0, gt=0)
+    cadence: str = "default"  # file name under policies/cadences/, or a path
+    campaign_rate_per_second: float = Field(default=40.0, gt=0, le=1000)
+    console_timezone: str = "America/Mexico_City"  # how the supervisor console shows times
+    # Sandbox only: the dispatcher and the cadence scheduler apply the contact rules as if the
+    # clock had started at this moment (it then advances in real time), so a demo or a browser
+    # test behaves the same at any hour. Ignored with the cloud channel.
+    sandbox_clock: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

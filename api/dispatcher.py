@@ -259,19 +259,30 @@ class Dispatcher:
             )
             opened = _window_opened_at(ctx.conversation, inbound)
             job.blocked = contact_block(message.kind, opened, ctx.debtor, self._now())
-            if job.blocked is None and message.kind == "template":
-                self._check_contact_rules(session, job, ctx)
+            if job.blocked is None:
+                self._check_contact_rules(session, job, ctx, reply=message.kind != "template")
             if job.blocked is None:
                 job.outgoing, job.blocked = _build(message, job.recipient)
             return job
 
-    def _check_contact_rules(self, session: Session, job: Job, ctx: Context) -> None:
-        """A template is a contact the creditor starts: the debtor's policy pack decides."""
+    def _check_contact_rules(self, session: Session, job: Job, ctx: Context, reply: bool) -> None:
+        """The debtor's policy pack decides when a message may go.
+
+        A template is a contact the creditor starts: every rule applies. Free text only goes
+        inside the 24-hour window the debtor opened, so it is a reply: it waits for the contact
+        window (and holidays) where the pack says replies respect it, and is not counted in the
+        caps. The permanent refusals (opt-out, dispute, lawyer...) do not hold a reply: the
+        agent has already chosen what to say to them (e.g. confirming the opt-out).
+        """
         now = self._now()
         decision = can_contact(
-            contact_subject(ctx), "whatsapp", now, contact_history(session, ctx.debtor, now)
+            contact_subject(ctx),
+            "whatsapp",
+            now,
+            contact_history(session, ctx.debtor, now),
+            initiated_by="consumer" if reply else "business",
         )
-        if decision.allowed:
+        if decision.allowed or (reply and decision.next_allowed_at is None):
             return
         job.blocked, job.retry_at = decision.reason, decision.next_allowed_at
         audit(

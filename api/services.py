@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import datetime, timedelta
 
 from agent.config import Settings
 from agent.runtime import Negotiator, open_negotiator
@@ -41,14 +44,44 @@ class Services:
         worker = Worker(
             self.negotiator, give_way=ingest_load.busy, max_wait_seconds=WORKER_MAX_WAIT_SECONDS
         )
-        dispatcher = Dispatcher(self.negotiator.engine, channel)
-        loops = (("worker", worker.run_forever), ("dispatcher", dispatcher.run_forever))
+        dispatcher = Dispatcher(self.negotiator.engine, channel, clock=self._sandbox_clock())
+        loops = [("worker", worker.run_forever), ("dispatcher", dispatcher.run_forever)]
+        if self.settings.scheduler:
+            loops.append(("scheduler", self._scheduler_loop()))
         for name, target in loops:
             thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         log.info("background services started (channel=%s)", self.settings.channel)
         return self
+
+    def _sandbox_clock(self) -> Callable[[], datetime] | None:
+        """None (the real clock), or in sandbox mode a clock started at PACTA_SANDBOX_CLOCK."""
+        start = self.settings.sandbox_clock
+        if start is None or self.settings.channel != "sandbox":
+            return None
+        began = time.monotonic()
+        log.info("sandbox: the outbound clock starts at %s", start.isoformat())
+        return lambda: start + timedelta(seconds=time.monotonic() - began)
+
+    def _scheduler_loop(self) -> Callable[[threading.Event], None]:
+        """The outbound cadence (PACTA_SCHEDULER=off turns it off); bad config fails start."""
+        from agent.cadence.scheduler import CadenceScheduler
+        from policies.cadence import load_cadence
+        from policies.mandate import load_mandate
+
+        assert self.negotiator is not None
+        scheduler = CadenceScheduler(
+            self.negotiator.engine,
+            load_cadence(self.settings.cadence),
+            mandate=load_mandate(self.settings.mandate),
+            rate_per_second=self.settings.campaign_rate_per_second,
+            clock=self._sandbox_clock(),
+        )
+        interval = self.settings.scheduler_interval_seconds
+        # Approvals nobody decided before their offer expired are closed on the same beat.
+        expire = self.negotiator.expire_overdue_approvals
+        return lambda stop: scheduler.run_forever(stop, interval, also=[expire])
 
     def stop(self) -> None:
         self._stop.set()

@@ -58,6 +58,7 @@ class ApprovalStatus(StrEnum):
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
+    expired = "expired"  # the offer's validity passed before anyone decided
 
 
 class Debtor(SQLModel, table=True):
@@ -250,3 +251,47 @@ class ModelUsage(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     created_at: datetime = _when(default_factory=utcnow)
+
+
+class CadenceSend(SQLModel, table=True):
+    """One cadence step handed to the outbox for one account: never twice (issue 8).
+
+    The unique key (account, step, due date) makes the scheduler idempotent across restarts; a
+    new due date (a new billing period) starts the cadence again. `held` rows wait for the
+    contact rules' next allowed moment (`send_at`), with the rule ids that refused them.
+    """
+
+    __table_args__ = (UniqueConstraint("account_id", "step_id", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    step_id: str = Field(max_length=64, index=True)
+    due_date: date
+    cadence_id: str = Field(max_length=64)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    template: str | None = Field(default=None, max_length=512)
+    category: str = Field(default="utility", max_length=16)
+    kind: str = Field(default="template", max_length=16)  # template | text (24-hour window)
+    held: bool = False
+    reason: str = Field(default="contact.ok", max_length=64)
+    rule_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    pack_version: str | None = Field(default=None, max_length=32)
+    planned_at: datetime = _when(default_factory=utcnow, index=True)
+    send_at: datetime = _when()  # when the outbox may send it (next allowed moment if held)
+
+
+class ContactStop(SQLModel, table=True):
+    """A stop condition recorded for a debtor (or one of their accounts): no outbound contact.
+
+    `reason` is a policy-pack stop condition id: debtor_has_lawyer, lawsuit_served, insolvency,
+    deceased, vulnerable_recipient, dispute_open. `account_id` None: every account.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    debtor_id: int = Field(foreign_key="debtor.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    reason: str = Field(max_length=32)
+    note: str | None = None
+    since: datetime = _when(default_factory=utcnow)
+    lifted_at: datetime | None = _when(default=None)

@@ -1,0 +1,1 @@
+"""Outbound cadence: templates, planner, scheduler and the campaign view (issue 8)."""
