@@ -21,6 +21,8 @@ from typer.core import TyperGroup
 from agent.config import Settings, get_settings
 from agent.store import NotFoundError
 from agent.store.db import engine_for, session_scope, upgrade
+from api.cli_cadence import cadence_app, scheduler_command
+from api.cli_eval import eval_app
 from api.cli_payments import payments_app
 from api.cli_playbook import playbook_app
 
@@ -33,6 +35,9 @@ policy_app = typer.Typer(
 app.add_typer(policy_app, name="policy")
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(payments_app, name="payments")
+app.add_typer(cadence_app, name="cadence")
+app.command("scheduler")(scheduler_command)
+app.add_typer(eval_app, name="eval")
 console = Console()
 err = Console(stderr=True)
 
