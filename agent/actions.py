@@ -26,6 +26,7 @@ class Action(StrEnum):
     agreement_pending_approval = "agreement_pending_approval"  # confirmed; a supervisor decides
     await_approval = "await_approval"  # holding reply while an approval is pending
     approval_declined = "approval_declined"  # a supervisor said no: the options again
+    approval_expired = "approval_expired"  # no decision before the offer expired: options again
     acknowledge = "acknowledge"  # thanks / small talk after an agreement
     verify_payment = "verify_payment"  # debtor says it is paid: a person will check
     handoff = "handoff"  # a person takes over

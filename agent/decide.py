@@ -14,12 +14,19 @@ from enum import StrEnum
 from agent.actions import Action
 from agent.state import Effects
 from agent.store.models import Stage
-from agent.understanding.offline import affirms_identity
-from agent.understanding.schema import Intent, Period, Understanding
+from agent.understanding.offline import (
+    affirms_identity,
+    bare_option_number,
+    confirms,
+    wants_full_payment,
+)
+from agent.understanding.schema import Intent, Objection, Period, Understanding
 from policies.plans import Counteroffer, Frequency
 
 MAX_IDENTITY_ATTEMPTS = 3
 MAX_CLARIFY_STREAK = 2  # a third "I did not understand" hands the conversation to a person
+
+PAY_IN_FULL_OPTION = 1  # compute_offer numbers the pay-in-full plan first
 
 # Stages where a person holds the conversation: the agent stays silent.
 HUMAN_STAGES = {Stage.handed_off, Stage.disputed}
@@ -139,17 +146,27 @@ def _verified(u: Understanding, s: Situation) -> Decision:
         if s.pending_plan_expired:
             return _present(Action.offer)  # the validity passed: fresh options, fresh dates
         if u.intent is Intent.accept and u.figures.option is None:
-            return _agree(s)
+            if explicit_confirmation(u, s.text):
+                return _agree(s)
+            if _has_concerns(u):
+                return _present(Action.offer)  # acknowledge, then the options again
+            return _clarify(s)  # a yes-ish reply without a yes: ask again, plan kept
         if u.intent is Intent.reject:
             return _present(Action.offer)
 
     picked = u.figures.option
+    if picked is None and s.has_offer and u.intent in (Intent.accept, Intent.other):
+        picked = bare_option_number(s.text)  # "1" (or option 1's button) with options out
+    if picked is None and u.intent is Intent.accept and len(s.offer_numbers) == 1:
+        picked = s.offer_numbers[0]  # "sí" when a single option was offered: that one
     if u.intent in (Intent.accept, Intent.counteroffer, Intent.other) and picked:
         if picked in s.offer_numbers:
             return _negotiating(Action.confirm_plan, ask=PolicyAsk.option, option=picked)
         return _clarify(s)
-    if u.intent is Intent.pay_now and s.has_offer:
-        return _negotiating(Action.confirm_plan, ask=PolicyAsk.option, option=1)
+    if u.intent is Intent.pay_now and (s.has_offer or wants_full_payment(s.text)):
+        # Option 1 is always the pay-in-full plan (policies.offers.compute_offer): the debtor
+        # said what they want, so restate that plan for a yes instead of listing every option.
+        return _negotiating(Action.confirm_plan, ask=PolicyAsk.option, option=PAY_IN_FULL_OPTION)
 
     counter = counteroffer_from(u)
     if counter is not None and u.intent in (Intent.counteroffer, Intent.objection, Intent.accept):
@@ -164,6 +181,21 @@ def _verified(u: Understanding, s: Situation) -> Decision:
     if not s.has_offer:
         return _present(Action.inform)
     return _clarify(s)
+
+
+def explicit_confirmation(u: Understanding, text: str) -> bool:
+    """Only an explicit yes moves a restated plan on: an affirmative word, and nothing in the
+    same message that puts the plan in doubt ("ya no tengo trabajo" is never a yes).
+
+    Venting alone ("son unos ladrones. sí, acepto") does not undo an explicit yes.
+    """
+    return not _has_concerns(u) and confirms(text)
+
+
+def _has_concerns(u: Understanding) -> bool:
+    """Hardship, distress, a dispute, or an amount/timing objection: the plan may not hold."""
+    doubts = {Objection.amount, Objection.timing}
+    return bool(doubts & set(u.objections) or u.hardship or u.vulnerability or u.dispute)
 
 
 def _agree(s: Situation) -> Decision:

@@ -117,36 +117,57 @@ def variant_index(action: Action, seed: str, count: int) -> int:
 
 
 def render_reply(
-    action: Action, facts: ReplyFacts, seed: str, *, templates: ReplyTemplates | None = None
+    action: Action,
+    facts: ReplyFacts,
+    seed: str,
+    *,
+    templates: ReplyTemplates | None = None,
+    just_verified: bool = False,
 ) -> str:
-    """The offline wording of an action; the variant is chosen deterministically from seed."""
+    """The offline wording of an action; the variant is chosen deterministically from seed.
+
+    `just_verified`: this reply answers the message that confirmed the debtor's identity (only
+    then may it thank them for confirming).
+    """
     tpl = templates or load_templates()
     n = len(tpl.for_action(action).variants)
-    return render_variant(action, facts, variant_index(action, seed, n), templates=tpl)
+    index = variant_index(action, seed, n)
+    return render_variant(action, facts, index, templates=tpl, just_verified=just_verified)
 
 
 def render_variant(
-    action: Action, facts: ReplyFacts, index: int, *, templates: ReplyTemplates | None = None
+    action: Action,
+    facts: ReplyFacts,
+    index: int,
+    *,
+    templates: ReplyTemplates | None = None,
+    just_verified: bool = False,
 ) -> str:
     """One specific variant (index modulo the number of variants)."""
     tpl = templates or load_templates()
     variants = tpl.for_action(action).variants
-    return _render(variants[index % len(variants)], facts, tpl)
+    return _render(variants[index % len(variants)], facts, tpl, just_verified)
 
 
 def safe_reply(
-    action: Action, facts: ReplyFacts, *, templates: ReplyTemplates | None = None
+    action: Action,
+    facts: ReplyFacts,
+    *,
+    templates: ReplyTemplates | None = None,
+    just_verified: bool = False,
 ) -> str:
     """The plainest wording of an action, with no figures.
 
     Option numbers at most, and the balance on the first disclosure, which must state it.
     """
     tpl = templates or load_templates()
-    return _render(tpl.for_action(action).safe, facts, tpl)
+    return _render(tpl.for_action(action).safe, facts, tpl, just_verified)
 
 
-def _render(template: Template, facts: ReplyFacts, templates: ReplyTemplates) -> str:
-    text = template.render(**_template_vars(facts, templates))
+def _render(
+    template: Template, facts: ReplyFacts, templates: ReplyTemplates, just_verified: bool = False
+) -> str:
+    text = template.render(**_template_vars(facts, templates), just_verified=just_verified)
     return _tidy(text)
 
 
@@ -157,7 +178,7 @@ def _tidy(text: str) -> str:
 
 
 def _template_vars(facts: ReplyFacts, templates: ReplyTemplates) -> dict[str, Any]:
-    name = next(iter((facts.debtor_first_name or "").split()), "")
+    name = " ".join((facts.debtor_first_name or "").split())  # see address_name
     offer = facts.offer
     options = list(offer.options) if offer else []
     plan = facts.plan
@@ -185,6 +206,51 @@ def _template_vars(facts: ReplyFacts, templates: ReplyTemplates) -> dict[str, An
         "pct": _percent(facts),
         "keycap": keycap,
     }
+
+
+# Legal-form suffixes of companies ("S.A. de C.V.", "S.A.S.", "SpA", "Ltda.", "LLC", ...).
+_DE_CV = r"(?:\s+de\s+c\.\s?v\.?|\s+de\s+cv)?"
+_LEGAL_FORM_RE = re.compile(
+    r"[\s,]+(?:"
+    rf"s\.\s?a\.?(?:\s?[bp]\.)?(?:\s?[acsu]\.)?{_DE_CV}"  # S.A., S.A.B. de C.V., S.A.C.
+    rf"|s\.\s?de\s+r\.\s?l\.?{_DE_CV}"  # S. de R.L. de C.V.
+    r"|s\.\s?r\.\s?l\.?|s\.\s?l\.|s\.\s?c\.|s\.\s?en\s?c\.|e\.\s?i\.\s?r\.\s?l\.?"
+    r"|spa|ltda\.?|limitada|c[ií]a\.?|y\s+c[ií]a\.?"
+    r"|llc|l\.l\.c\.|inc\.?|corp\.?|ltd\.?|plc|gmbh"
+    r")\s*$",
+    re.IGNORECASE,
+)
+# The same forms written without dots, only in capitals ("SA de CV", "SAS", "SRL").
+_LEGAL_FORM_CAPS_RE = re.compile(
+    r"[\s,]+(?:SA|SAS|SAB|SAC|SAU|SL|SLU|SRL|SC|EIRL)(?:\s+[Dd][Ee]\s+CV)?\s*$"
+)
+
+
+def _legal_form(name: str) -> re.Match[str] | None:
+    return _LEGAL_FORM_RE.search(name) or _LEGAL_FORM_CAPS_RE.search(name)
+
+
+def is_company_name(full_name: str) -> bool:
+    """True when a name ends in a company's legal form ("Comercializadora del Norte S.A.")."""
+    name = " ".join((full_name or "").split())
+    return len(name.split()) > 1 and _legal_form(name) is not None
+
+
+def address_name(full_name: str, segment: str | None = None) -> str:
+    """How replies address the debtor: a person by first name, a company by its name.
+
+    A company (a legal-form suffix, or the corporate segment) is addressed by its name without
+    the legal form ("Comercializadora del Norte S.A. de C.V." -> "Comercializadora del Norte"),
+    never by the first word of it.
+    """
+    name = " ".join((full_name or "").split())
+    if not name:
+        return ""
+    if is_company_name(name) or segment == "corporate":
+        while (m := _legal_form(name)) and m.start() > 0:
+            name = name[: m.start()].rstrip(" ,")
+        return name
+    return name.split()[0]
 
 
 def keycap(number: int) -> str:
@@ -307,6 +373,7 @@ def draft_and_guard(
     *,
     draft: str | None = None,
     templates: ReplyTemplates | None = None,
+    just_verified: bool = False,
 ) -> tuple[str, Verdict, bool]:
     """Draft (or take `draft`, e.g. from an LLM), check it, and fall back when it fails.
 
@@ -317,7 +384,11 @@ def draft_and_guard(
     tpl = templates or load_templates()
     context = guard_context(facts, action)
     try:
-        text = draft if draft is not None else render_reply(action, facts, seed, templates=tpl)
+        text = (
+            draft
+            if draft is not None
+            else render_reply(action, facts, seed, templates=tpl, just_verified=just_verified)
+        )
         text = with_required_footer(text, context, tpl)
         verdict = check(text, context)
     except Exception as exc:  # a broken template must never stop a reply
@@ -336,7 +407,8 @@ def draft_and_guard(
     if verdict.outcome == "pass":
         return text, verdict, False
     try:
-        safe = with_required_footer(safe_reply(action, facts, templates=tpl), context, tpl)
+        safe = safe_reply(action, facts, templates=tpl, just_verified=just_verified)
+        safe = with_required_footer(safe, context, tpl)
         if check(safe, context).outcome == "pass":
             return safe, verdict, True
     except Exception:  # a broken safe template: fall through to the fixed sentence

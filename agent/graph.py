@@ -23,7 +23,7 @@ from agent.actions import Action, ReplyFacts
 from agent.approvals import SupervisorDecision, apply_decision
 from agent.buttons import reply_buttons
 from agent.decide import PolicyAsk, Situation, decide
-from agent.drafting import draft_and_guard, render_reply
+from agent.drafting import address_name, draft_and_guard, render_reply
 from agent.llm import steps as llm_steps
 from agent.llm.memory import RECENT_MESSAGES, rolled, summary_line
 from agent.llm.provider import OfflineProvider, Provider
@@ -81,7 +81,7 @@ class TurnNodes:
             "usage": TurnUsage(self.provider.name, self.provider.model).as_dict(),
             "history": history,
             "account": snapshot.model_dump(mode="json"),
-            "debtor_first_name": ctx.debtor.name.split()[0],
+            "debtor_first_name": address_name(ctx.debtor.name, ctx.account.segment),
             "account_reference": ctx.account.reference,
             "identity_method": "document_digits" if ctx.debtor.document_last4 else "name",
             "document_last4": ctx.debtor.document_last4,
@@ -194,7 +194,9 @@ class TurnNodes:
         action = Action(state["action"])
         facts = self._facts(state, action)
         try:
-            draft: str | None = render_reply(action, facts, _seed(state))
+            draft: str | None = render_reply(
+                action, facts, _seed(state), just_verified=_just_verified(state)
+            )
         except Exception:  # a broken template: the guard step records it and falls back
             draft = None
         update: dict[str, Any] = {
@@ -272,7 +274,11 @@ class TurnNodes:
         action = Action(state["action"])
         facts = ReplyFacts.model_validate(state["facts"])
         reply, verdict, fallback = draft_and_guard(
-            action, facts, _seed(state), draft=state.get("draft")
+            action,
+            facts,
+            _seed(state),
+            draft=state.get("draft"),
+            just_verified=_just_verified(state),
         )
         pack = load_pack(facts.pack).version if facts.pack else None
         guard = {**verdict.model_dump(mode="json"), "fallback": fallback, "pack": pack}
@@ -359,8 +365,11 @@ class TurnNodes:
                 "pending_plan": plan,
                 "pending_option": None,
             }
+        declined = (
+            Action.approval_expired if decision.decision == "expire" else Action.approval_declined
+        )
         return update | {
-            "action": Action.approval_declined.value,
+            "action": declined.value,
             "pending_plan": None,
             "ask": PolicyAsk.options.value,
         }
@@ -442,6 +451,13 @@ def compile_graph(nodes: TurnNodes, checkpointer: BaseCheckpointSaver | None) ->
 def _seed(state: ConversationState) -> str:
     """Variant choice: stable per message, different across turns and conversations."""
     return f"{state['conversation_id']}:{state['inbound_message_id']}"
+
+
+def _just_verified(state: ConversationState) -> bool:
+    """This turn is the one that confirmed the debtor's identity."""
+    return bool(state.get("effects", {}).get("identity_verified")) and not state.get(
+        "identity_verified"
+    )
 
 
 def _offer(state: ConversationState) -> Offer | None:

@@ -217,6 +217,7 @@ class AgentContext:
     text: str = ""
     proposal: bool = False  # offered options / a plan / asked for a yes
     options: dict[int, str] = field(default_factory=dict)  # option number -> its text
+    highlighted: int | None = None  # the one option the agent singled out before its list
     identity_digits: bool = False  # asked for document digits
     identity_name: bool = False  # asked "¿hablo con ...?"
     question: bool = False

@@ -321,7 +321,11 @@ AMOUNT = _rx(
     r"\bno (?:llego|llegamos) (?:con|a pagar|a cubrir|a juntar|a completar|ni)\b",
     r"\bni (?:me )?(?:alcanza|llego)\b",
     r"\bno tengo (?:tanto|tanta|todo|toda|esa|ese|esas|esos|la totalidad|el total|semejante|"
-    r"para (?:pagar )?(?:todo|tanto|eso|esa|ese|esas|esos))\b",
+    r"para (?:pagar(?:lo|la|les|le|te)? )?(?:todo|tanto|eso|esa|ese|esas|esos))\b",
+    # "no tengo para pagarlo todo junto", "no puedo de una sola vez": not in one payment
+    r"\bno (?:\w+ ){0,2}?(?:tengo|puedo|podria|podre|alcanzo|alcanza|llego|junto)\b[^.?!;]{0,30}"
+    r"\b(?:todo junto|toda junta|todo de una|de una sola vez|de una vez|de golpe|de un jalon|"
+    r"en un solo pago|de un solo pago|en una sola exhibicion|de contado)\b",
     r"\b(?:esa|ese|esas|esos) (?:cantidad|cantidades|monto|dinero|plata|suma|lucas|pasta|cuotas?|"
     r"cifra)\b[^.,;!?]{0,15}\bno (?:la |lo |las |los )?(?:tengo|puedo|alcanzo)",
     r"\bno (?:puedo|podria|podre|voy a poder|alcanzo a|puedo asumir) (?:pagar |dar |cubrir |con |"

@@ -17,7 +17,9 @@ Decision order (first match wins, objections are collected throughout):
 6. pay_now.
 7. An option pick ("la 2", "opción dos", "2️⃣", "la de 3 cuotas") -> accept with figures.option.
 8. Explicit refusals -> reject.
-9. Explicit acceptance, or a bare "sí / ok / dale / 👍" after a proposal -> accept.
+9. Explicit acceptance, or a bare "sí / ok / dale / 👍" after a proposal -> accept (with the
+   option the agent singled out, if it did: "te destaco la opción 1" + "sí" -> option 1). A yes
+   that carries hardship ("sí, pero me quedé sin trabajo") or is "ya no ..." is not one.
 10. info_request; then an emotional-only objection; then a bare question -> info_request.
 11. Greetings, thanks, noise -> other.
 """
@@ -34,7 +36,14 @@ from agent.understanding.figures import NUMBER_WORDS, AgentContext, extract, par
 from agent.understanding.normalize import strip_accents, tokenize
 from agent.understanding.schema import Figures, Intent, Objection, Understanding
 
-__all__ = ["classify", "read_agent_message"]
+__all__ = [
+    "affirms_identity",
+    "bare_option_number",
+    "classify",
+    "confirms",
+    "read_agent_message",
+    "wants_full_payment",
+]
 
 _OPTION_MARKER_RE = re.compile(
     r"(?:^|[\s:])(?:opcion|option|alternativa)\s*(\d)\s*[:).-]?|(?:^|\n|\s)(\d)\s*[).]\s",
@@ -55,6 +64,7 @@ def read_agent_message(text: str | None) -> AgentContext:
     norm = " ".join(tokens)
     ctx = AgentContext(text=norm, question="?" in text)
     ctx.options = _parse_options(raw)
+    ctx.highlighted = _highlighted_option(raw, ctx.options)
     ctx.identity_digits = bool(lx.AGENT_IDENTITY_DIGITS.search(norm))
     ctx.identity_name = not ctx.identity_digits and bool(lx.AGENT_IDENTITY_NAME.search(norm))
     ctx.proposal = not ctx.identity_digits and (
@@ -91,6 +101,26 @@ def _parse_options(raw: str) -> dict[int, str]:
         stop = markers[i + 1][1] if i + 1 < len(markers) else len(raw)
         options[num] = " ".join(tokenize(raw[end:stop]))
     return options
+
+
+_LIST_LINE_RE = re.compile(r"(?:^|\n)\s*\d\s*[).]\s")
+_OPTION_MENTION_RE = re.compile(r"\b(?:opcion|option|alternativa)\s*(\d)\b")
+
+
+def _highlighted_option(raw: str, options: dict[int, str]) -> int | None:
+    """The option the agent singled out before listing them all ("te destaco la opción 1").
+
+    Only the text before the list counts, and only when it names exactly one listed option:
+    a "sí" to that message means that plan.
+    """
+    if len(options) < 2:
+        return None
+    first_line = _LIST_LINE_RE.search(raw)
+    preamble = raw[: first_line.start()] if first_line else ""
+    named = {int(m.group(1)) for m in _OPTION_MENTION_RE.finditer(preamble)}
+    if len(named) == 1 and (number := named.pop()) in options:
+        return number
+    return None
 
 
 def _agent_numbers(ctx: AgentContext) -> tuple[set[Decimal], set[int]]:
@@ -160,11 +190,13 @@ def _starts_with_yes(tokens: list[str]) -> bool:
     words = [t for t in tokens if t not in lx.SOFT_TOKENS]
     if not words:
         return False
-    if words[0] == "si":
-        # "si pago de contado ..." is "if", not "yes"
-        at = tokens.index("si")
+    if words[0] in ("si", "ya"):
+        # "si pago de contado ..." is "if", not "yes"; "ya no tengo trabajo", "ya pagué" are
+        # "already", not "ok"
+        at = tokens.index(words[0])
         follower = tokens[at + 1] if at + 1 < len(tokens) else ""
-        if follower and follower not in lx.SOFT_TOKENS and follower not in lx.YES_WORDS:
+        allowed = lx.YES_WORDS | (_YA_DONE if words[0] == "ya" else frozenset())
+        if follower and follower not in lx.SOFT_TOKENS and follower not in allowed:
             return False
     first_two = " ".join(words[:2])
     return words[0] in lx.YES_WORDS - {
@@ -177,11 +209,51 @@ def _starts_with_yes(tokens: list[str]) -> bool:
     } or any(first_two.startswith(p) for p in lx.YES_PHRASES[:8])
 
 
+_YA_DONE = frozenset({"esta", "estuvo", "quedo", "quedamos"})  # "ya está", "ya quedó": done, ok
+
+
 def affirms_identity(text: str) -> bool:
     """A yes to "¿hablo con Ana?": "sí", "soy yo", "sí, ella habla"."""
     tokens = tokenize(text)
     norm = " ".join(tokens)
     return _is_pure_yes(tokens) or bool(_SELF_CONFIRM.search(norm))
+
+
+# An explicit yes anywhere in a confirmation ("bueno, de acuerdo", "claro que sí, confirmo").
+_EXPLICIT_YES = re.compile(
+    r"(?<!no )\b(?:ok|okay|dale|va|sale|listo|lista|vale|claro|de acuerdo|confirmo|confirmamos|"
+    r"confirmado|acepto|aceptamos|aceptado|perfecto|correcto|hagamoslo|adelante|simon|orale|"
+    r"me parece bien|esta bien|trato hecho|yes|sure)\b|\bsi(?= ?[,.!]| ?$)"
+)
+_FULL_PAYMENT = re.compile(
+    r"\b(?:todo|toda la deuda|el total|la totalidad|completo|completa|de una vez|de una sola vez|"
+    r"de golpe|de contado|un solo pago|pago unico|liquidar\w*|saldar\w*|finiquitar\w*|"
+    r"in full|everything)\b"
+)
+
+
+def confirms(text: str) -> bool:
+    """An explicit yes: what may turn a restated plan into an agreement.
+
+    Bad news, doubts or anything without an affirmative word ("ya no tengo trabajo", "no sé",
+    "mmm") never confirm, whatever else the message says.
+    """
+    tokens = tokenize(text)
+    norm = " ".join(tokens)
+    if _is_pure_yes(tokens) or _starts_with_yes(tokens):
+        return True
+    return _search_affirmed(lx.ACCEPT_STRONG, norm) or _search_affirmed(_EXPLICIT_YES, norm)
+
+
+def wants_full_payment(text: str) -> bool:
+    """The debtor asks to pay the whole balance ("quiero pagar todo de una vez", "liquidarlo")."""
+    return _search_affirmed(_FULL_PAYMENT, " ".join(tokenize(text)))
+
+
+def bare_option_number(text: str) -> int | None:
+    """A message that is only a small number ("1", "2️⃣", "3."): an option pick when options are
+    on the table (a pressed option button reads the same)."""
+    return _bare_option_digit(tokenize(_KEYCAP_RE.sub(r"\1", text or "")))
 
 
 _SELF_CONFIRM = re.compile(r"\b(?:soy yo|yo soy|el habla|ella habla|con el|con ella)\b")
@@ -382,11 +454,14 @@ def classify(
     if lx.REJECT.search(norm) and not info_strong:
         return result(Intent.reject, 0.8)
 
-    # 9. acceptance
-    if _search_affirmed(lx.ACCEPT_STRONG, norm):
-        return result(Intent.accept, 0.85)
-    if ctx.proposal and (pure_yes or _starts_with_yes(tokens)):
-        return result(Intent.accept, 0.85 if pure_yes else 0.7)
+    # 9. acceptance (bad news is never a yes: "sí, pero me quedé sin trabajo" is read below)
+    strong = _search_affirmed(lx.ACCEPT_STRONG, norm)
+    says_yes = ctx.proposal and (pure_yes or _starts_with_yes(tokens))
+    if strong or (says_yes and not (hardship or vulnerability)):
+        no_figures = not (figures.amounts or figures.installments or figures.dates)
+        if figures.option is None and ctx.highlighted is not None and no_figures:
+            figures.option = ctx.highlighted  # "sí" to "te destaco la opción 1": that plan
+        return result(Intent.accept, 0.85 if strong or pure_yes else 0.7)
 
     # 10. questions and feelings
     if info_strong:

@@ -1,5 +1,6 @@
 """Whole conversations through the real graph, checked on the stored rows."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -153,7 +154,7 @@ def test_opt_out_is_recorded(negotiator, engine, demo_accounts, now):
 
 
 def test_a_failing_draft_is_never_sent(negotiator, engine, demo_accounts, now, monkeypatch):
-    def threatening(action, facts, seed):
+    def threatening(action, facts, seed, **_):
         return "Si no pagas hoy procederemos con el embargo de tus bienes."
 
     monkeypatch.setattr(graph_module, "render_reply", threatening)
@@ -187,3 +188,135 @@ def test_oversize_text_is_stored_whole_and_still_answered(negotiator, engine, de
     assert result.reply
     [stored] = rows(engine, Message, conversation_id=conv, direction="inbound")
     assert stored.body == text
+
+
+# --- confirmations, picks and wording (findings of the conversation eval suites) --------------
+
+
+def open_account(engine, negotiator, now, *, verified=False, **row):
+    """A fresh account (45 days past due, standard segment) and its conversation."""
+    from agent.portfolio import AccountRow, upsert_account
+
+    fields = {
+        "reference": "T-0001",
+        "debtor_name": "Andrea Gómez",
+        "phone": "+5215500000001",
+        "document_last4": "4821",
+        "principal": Decimal("5000"),
+        "days_past_due": 45,
+        "jurisdiction": "MX",
+    } | row
+    with session_scope(engine) as session:
+        account, _ = upsert_account(session, AccountRow(**fields), now.date(), now=now)
+        account_id = account.id or 0
+    conv = negotiator.open_conversation(account_id, now)
+    if verified:
+        with session_scope(engine) as session:
+            conversation = session.get(Conversation, conv)
+            conversation.identity_verified = True
+            session.add(conversation)
+    return conv
+
+
+def test_hardship_news_while_confirming_is_not_a_yes(negotiator, engine, now):
+    conv = open_account(engine, negotiator, now, verified=True)
+    confirm, news = play(
+        negotiator, conv, now, "puedo 900 al mes", "ya no tengo trabajo, me corrieron"
+    )
+    assert confirm.action == "confirm_plan" and confirm.stage == "agreement_pending_confirmation"
+    assert news.action == "offer" and news.stage == "negotiating"
+    assert rows(engine, Agreement, conversation_id=conv) == []
+    assert "activo" not in news.reply and "1️⃣" in news.reply  # acknowledged, options again
+
+
+def test_a_bare_yes_to_several_options_asks_which(negotiator, engine, now):
+    conv = open_account(engine, negotiator, now, verified=True)
+    inform, yes, pick = play(negotiator, conv, now, "hola", "sí", "1")
+    assert inform.action == "inform"
+    assert yes.action == "clarify"
+    assert "opción" in yes.reply and "no logré entender" not in yes.reply
+    assert "1️⃣" in yes.reply and "3️⃣" in yes.reply  # the options, listed again
+    assert pick.action == "confirm_plan" and pick.stage == "agreement_pending_confirmation"
+    assert rows(engine, Agreement, conversation_id=conv) == []
+
+
+def test_a_yes_to_the_option_the_agent_singled_out_takes_it(negotiator, engine, now):
+    conv = open_account(engine, negotiator, now, verified=True)
+    offer, yes, confirmed = play(
+        negotiator, conv, now, "hazme un descuento del 50% y pago hoy", "sí", "sí"
+    )
+    assert offer.action == "offer" and "opción 1" in offer.reply  # pay in full, highlighted
+    assert yes.action == "confirm_plan" and "4,500" in yes.reply
+    assert confirmed.action in ("agreement_active", "agreement_pending_approval")
+    [agreement] = rows(engine, Agreement, conversation_id=conv)
+    assert agreement.kind == "pay_in_full" and agreement.total == Decimal("4500.00")
+
+
+def test_paying_in_full_stated_up_front_restates_that_plan(negotiator, engine, now):
+    conv = open_account(engine, negotiator, now, verified=True)
+    first, yes = play(negotiator, conv, now, "quiero pagar todo de una vez", "sí, de acuerdo")
+    assert first.action == "confirm_plan" and "2️⃣" not in first.reply
+    assert yes.action == "agreement_active"
+    [agreement] = rows(engine, Agreement, conversation_id=conv)
+    assert agreement.kind == "pay_in_full"
+
+
+def test_option_button_after_a_clarify_and_all_at_once_objection(negotiator, engine, now):
+    conv = open_account(engine, negotiator, now)
+    results = play(
+        negotiator, conv, now, "hola", "4821", "no tengo para pagarlo todo junto", "xyz", "2"
+    )
+    assert [r.action for r in results] == [
+        "verify_identity",
+        "inform",
+        "offer",
+        "clarify",
+        "confirm_plan",
+    ]
+
+
+def test_only_a_verification_turn_says_the_data_was_confirmed(negotiator, engine, now):
+    said = re.compile(r"(?i)confirm(é tus datos|ar)")
+    for i in range(4):  # several conversations: several template variants
+        conv = open_account(engine, negotiator, now, verified=True, reference=f"V-{i}")
+        [inform] = play(negotiator, conv, now, "hola")
+        assert inform.action == "inform" and not said.search(inform.reply), inform.reply
+        conv = open_account(engine, negotiator, now, reference=f"U-{i}")
+        _, inform = play(negotiator, conv, now, "hola", "4821")
+        assert inform.action == "inform" and said.search(inform.reply), inform.reply
+
+
+def test_a_company_is_greeted_by_its_name(negotiator, engine, now):
+    conv = open_account(
+        engine,
+        negotiator,
+        now,
+        verified=True,
+        debtor_name="Comercializadora del Norte S.A. de C.V.",
+        segment="corporate",
+    )
+    [inform] = play(negotiator, conv, now, "hola")
+    assert "Comercializadora del Norte" in inform.reply
+    assert not re.search(r"Comercializadora[.,!]", inform.reply)
+
+
+@pytest.mark.parametrize(
+    ("name", "segment", "addressed"),
+    [
+        ("Andrea Gómez", "standard", "Andrea"),
+        ("Comercializadora del Norte S.A. de C.V.", "standard", "Comercializadora del Norte"),
+        ("Inversiones Andinas S.A.S.", "standard", "Inversiones Andinas"),
+        ("Minera Sur SpA", "standard", "Minera Sur"),
+        ("Textiles del Valle Ltda.", "standard", "Textiles del Valle"),
+        ("Distribuidora Ibérica S.L.", "standard", "Distribuidora Ibérica"),
+        ("Servicios Lima S.R.L.", "standard", "Servicios Lima"),
+        ("Acme Tools, Inc.", "standard", "Acme Tools"),
+        ("Blue Harbor LLC", "standard", "Blue Harbor"),
+        ("Comercializadora del Norte", "corporate", "Comercializadora del Norte"),
+        ("Juan Sa", "standard", "Juan"),
+    ],
+)
+def test_how_replies_address_the_debtor(name, segment, addressed):
+    from agent.drafting import address_name
+
+    assert address_name(name, segment) == addressed

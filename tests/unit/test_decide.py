@@ -137,10 +137,11 @@ def test_no_figures_no_counteroffer():
 
 
 def test_explicit_yes_creates_the_agreement():
-    d = decide(u(Intent.accept), CONFIRMING)
+    yes = replace(CONFIRMING, text="sí")
+    d = decide(u(Intent.accept), yes)
     assert d.action is Action.agreement_active
     assert d.effects == {"stage": Stage.agreement_active, "create_agreement": True}
-    needs = replace(CONFIRMING, pending_plan_needs_approval=True)
+    needs = replace(yes, pending_plan_needs_approval=True)
     d = decide(u(Intent.accept), needs)
     assert d.action is Action.agreement_pending_approval
     assert d.effects["stage"] == Stage.agreement_pending_approval
@@ -189,3 +190,90 @@ def test_pressed_buttons_read_as_typed_answers():
     assert button_text("confirm:yes") == "sí"
     assert button_text("confirm:no") == "no"
     assert button_text("something-else", "Hablar con asesor") == "Hablar con asesor"
+
+
+# --- only an explicit confirmation moves a plan on -------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["sí", "sí, de acuerdo", "ok", "confirmo", "👍", "dale, va"])
+def test_affirmative_words_confirm_the_plan(text):
+    d = decide(u(Intent.accept), replace(CONFIRMING, text=text))
+    assert d.action is Action.agreement_active and d.effects.get("create_agreement")
+
+
+def test_bad_news_read_as_a_yes_never_creates_an_agreement():
+    """Even if understanding (offline or a model) calls hardship news "accept"."""
+    news = u(Intent.accept, objections=[Objection.emotional], hardship=True)
+    d = decide(news, replace(CONFIRMING, text="ya no tengo trabajo, me corrieron"))
+    assert d.action is Action.offer and d.ask is PolicyAsk.options
+    assert "create_agreement" not in d.effects
+    assert d.effects["stage"] == Stage.negotiating
+
+
+@pytest.mark.parametrize("objection", [Objection.amount, Objection.timing])
+def test_a_yes_with_an_objection_re_offers(objection):
+    d = decide(u(Intent.accept, objections=[objection]), replace(CONFIRMING, text="sí pero..."))
+    assert d.action is Action.offer and "create_agreement" not in d.effects
+
+
+def test_a_yes_with_hardship_re_offers_and_with_distress_hands_off():
+    text = replace(CONFIRMING, text="sí, acepto, aunque me quedé sin trabajo")
+    said = u(Intent.accept, objections=[Objection.emotional], hardship=True)
+    d = decide(said, text)
+    assert d.action is Action.offer and "create_agreement" not in d.effects
+    d = decide(said.model_copy(update={"vulnerability": True}), text)
+    assert d.action is Action.handoff and "create_agreement" not in d.effects
+
+
+def test_venting_does_not_undo_an_explicit_yes():
+    angry = u(Intent.accept, objections=[Objection.emotional])
+    d = decide(angry, replace(CONFIRMING, text="son unos ladrones. sí, acepto"))
+    assert d.action is Action.agreement_active
+
+
+def test_accept_without_an_affirmative_word_asks_again_and_keeps_the_plan():
+    d = decide(u(Intent.accept), replace(CONFIRMING, text="mmm bueno no sé"))
+    assert d.action is Action.clarify and d.keep_pending_plan
+    assert "create_agreement" not in d.effects
+
+
+def test_hardship_news_while_confirming_is_classified_and_decided_as_no_yes():
+    from agent.understanding.offline import classify
+
+    confirm = (
+        "Te confirmo los términos:\n• Total: $5,000\n\n¿Confirmas este acuerdo? Responde *SÍ*."
+    )
+    text = "ya no tengo trabajo, me corrieron"
+    news = classify(text, confirm)
+    assert news.intent is not Intent.accept and news.hardship
+    assert decide(news, replace(CONFIRMING, text=text)).action is Action.offer
+
+
+# --- picks: bare digits, a single option, pay in full stated up front ---------------------------
+
+
+def test_a_bare_digit_is_a_pick_when_options_are_on_the_table():
+    """After a clarify the options list is gone from the last message: "1" is still a pick."""
+    d = decide(u(Intent.other), replace(VERIFIED, last_action="clarify", text="1"))
+    assert d.action is Action.confirm_plan and d.ask is PolicyAsk.option and d.option == 1
+    assert decide(u(Intent.other), replace(VERIFIED, text="7")).action is Action.clarify
+
+
+def test_a_bare_digit_without_options_is_not_a_pick():
+    no_offer = replace(VERIFIED, has_offer=False, offer_numbers=(), text="1")
+    assert decide(u(Intent.other), no_offer).action is Action.inform
+
+
+def test_a_yes_to_a_single_option_takes_it():
+    d = decide(u(Intent.accept), replace(VERIFIED, offer_numbers=(1,), text="sí"))
+    assert d.action is Action.confirm_plan and d.option == 1
+
+
+def test_paying_in_full_stated_up_front_goes_to_its_confirmation():
+    first = replace(VERIFIED, stage=Stage.new, has_offer=False, offer_numbers=(), last_action=None)
+    d = decide(u(Intent.pay_now), replace(first, text="quiero pagar todo de una vez"))
+    assert d.action is Action.confirm_plan and d.ask is PolicyAsk.option and d.option == 1
+    assert d.effects["stage"] == Stage.agreement_pending_confirmation
+    # asking how to pay, before any option was shown, still lists the options
+    d = decide(u(Intent.pay_now), replace(first, text="¿a qué cuenta deposito?"))
+    assert d.action is Action.offer and d.ask is PolicyAsk.options

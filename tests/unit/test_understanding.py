@@ -567,3 +567,74 @@ def test_never_crashes_and_respects_contract(text: str, last: str | None) -> Non
     assert u.objections == sorted(set(u.objections))
     assert all(d >= TODAY for d in u.figures.dates)
     assert all(isinstance(a, Decimal) and a > 0 for a in u.figures.amounts)
+
+
+# --- bad news is never a yes; picks the agent made explicit -----------------------------------
+
+HIGHLIGHTED = (
+    "Entiendo que el monto se siente alto. Por eso te destaco la opción 1: pagas $9,900.\n\n"
+    "Estas son las opciones que tengo para ti:\n"
+    "1️⃣ Pago único de $9,900 con 20% de descuento\n"
+    "2️⃣ 3 cuotas mensuales de $4,300\n"
+    "3️⃣ 6 cuotas quincenales de $2,200\n"
+    "¿Cuál te acomoda más?"
+)
+
+
+@pytest.mark.parametrize(
+    "text", ["ya no tengo trabajo, me corrieron", "ya no me alcanza, me bajaron el sueldo"]
+)
+def test_ya_no_with_bad_news_is_not_a_yes(text):
+    r = classify(text, CONFIRM, now=NOW)
+    assert r.intent is Intent.objection
+    assert r.objections
+
+
+@pytest.mark.parametrize("text", ["ya", "ya, dale", "ya está", "sí, confirmo"])
+def test_ya_as_ok_still_confirms(text):
+    assert classify(text, CONFIRM, now=NOW).intent is Intent.accept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no tengo para pagarlo todo junto",
+        "no puedo pagar todo de una vez",
+        "no tengo para pagarla toda junta",
+    ],
+)
+def test_not_all_at_once_is_an_amount_objection(text):
+    r = classify(text, OPTIONS, now=NOW)
+    assert r.intent is Intent.objection and Objection.amount in r.objections
+
+
+def test_a_yes_to_a_highlighted_option_picks_it():
+    assert read_agent_message(HIGHLIGHTED).highlighted == 1
+    r = classify("sí", HIGHLIGHTED, now=NOW)
+    assert r.intent is Intent.accept and r.figures.option == 1
+    assert classify("ok, la 2", HIGHLIGHTED, now=NOW).figures.option == 2
+
+
+@pytest.mark.parametrize("agent", [OPTIONS, OPTIONS_KEYCAP, CONFIRM])
+def test_no_highlight_no_pick_from_a_bare_yes(agent):
+    assert read_agent_message(agent).highlighted is None
+    r = classify("sí", agent, now=NOW)
+    assert r.intent is Intent.accept and r.figures.option is None
+
+
+def test_explicit_confirmation_words():
+    from agent.understanding.offline import bare_option_number, confirms, wants_full_payment
+
+    for yes in ("sí", "sí, de acuerdo", "👍", "claro que sí", "acepto", "va, de acuerdo"):
+        assert confirms(yes), yes
+    for no in (
+        "ya no tengo trabajo, me corrieron",
+        "no sé",
+        "mmm",
+        "no acepto",
+        "no estoy de acuerdo",
+    ):
+        assert not confirms(no), no
+    assert wants_full_payment("quiero pagar todo de una vez")
+    assert not wants_full_payment("¿a qué cuenta deposito?")
+    assert [bare_option_number(t) for t in ("1", "2️⃣", "3.", "la 1", "15")] == [1, 2, 3, None, None]
