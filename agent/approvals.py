@@ -12,11 +12,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, model_validator
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent.store.models import (
+    Account,
     Agreement,
     AgreementStatus,
     Approval,
@@ -58,7 +60,9 @@ class CounterTerms(BaseModel):
 
 
 class SupervisorDecision(BaseModel):
-    decision: Literal["approve", "reject", "counter"]
+    # "expire" is not a person's choice: the daily sweep closes an approval nobody decided
+    # before the offer's validity passed (agent.runtime.Negotiator.expire_overdue_approvals).
+    decision: Literal["approve", "reject", "counter", "expire"]
     note: str | None = Field(default=None, max_length=1000)
     terms: CounterTerms | None = None
     decided_by: str = "supervisor"
@@ -78,6 +82,13 @@ class DecisionOutcome(BaseModel):
     announce: bool = True  # False when the conversation left the agent meanwhile
 
 
+APPROVAL_STATUS = {
+    "approve": ApprovalStatus.approved,
+    "reject": ApprovalStatus.rejected,
+    "counter": ApprovalStatus.rejected,
+    "expire": ApprovalStatus.expired,
+}
+
 # Where a conversation went while the supervisor decided that keeps the agent quiet.
 QUIET_STAGES = {Stage.opted_out, Stage.handed_off, Stage.wrong_party, Stage.disputed}
 
@@ -92,6 +103,17 @@ def pending_approval(session: Session, agreement_id: int) -> tuple[Agreement, Ap
     if approval.status != ApprovalStatus.pending:
         raise ApprovalConflict(f"agreement {agreement_id} was already {approval.status}")
     return agreement, approval
+
+
+def check_decision(decision: SupervisorDecision, agreement: Agreement, today: date) -> None:
+    """Refuse what cannot be applied, before the paused run is resumed with it: approving an
+    offer whose validity has passed, or a counter that makes no plan."""
+    if decision.decision == "approve" and agreement.valid_until < today:
+        raise ApprovalConflict(
+            f"agreement {agreement.id} expired on {agreement.valid_until}: reject or counter"
+        )
+    if decision.terms is not None:
+        counter_plan(decision.terms, agreement, today)
 
 
 def counter_plan(terms: CounterTerms, agreement: Agreement, today: date) -> PaymentPlan:
@@ -132,9 +154,7 @@ def apply_decision(
     conversation = session.get(Conversation, agreement.conversation_id)
     assert conversation is not None  # foreign key
     plan = counter_plan(decision.terms, agreement, today) if decision.terms else None
-    approval.status = (
-        ApprovalStatus.approved if decision.decision == "approve" else ApprovalStatus.rejected
-    )
+    approval.status = APPROVAL_STATUS[decision.decision]
     approval.decided_at = now
     approval.decided_by = decision.decided_by
     approval.note = decision.note
@@ -143,7 +163,9 @@ def apply_decision(
         agreement.status = AgreementStatus.active
         new_stage = Stage.agreement_active
     else:
-        agreement.status = AgreementStatus.rejected
+        agreement.status = (
+            AgreementStatus.expired if decision.decision == "expire" else AgreementStatus.rejected
+        )
         new_stage = Stage.agreement_pending_confirmation if plan else Stage.negotiating
     if announce:
         conversation.stage = new_stage
@@ -176,3 +198,19 @@ def apply_decision(
         counter_plan=plan,
         announce=announce,
     )
+
+
+def overdue_approvals(session: Session, now: datetime) -> list[int]:
+    """Agreements still waiting for a decision whose validity ended before the debtor's today."""
+    found = session.exec(
+        select(Agreement, Account)
+        .join(Approval, col(Approval.agreement_id) == Agreement.id)
+        .join(Account, col(Account.id) == Agreement.account_id)
+        .where(Approval.status == ApprovalStatus.pending)
+        .order_by(col(Agreement.id))
+    ).all()
+    return [
+        agreement.id or 0
+        for agreement, account in found
+        if agreement.valid_until < now.astimezone(ZoneInfo(account.timezone)).date()
+    ]

@@ -14,7 +14,13 @@ CONFIRM_YES = "confirm:yes"
 CONFIRM_NO = "confirm:no"
 
 _CONFIRMING = {Action.confirm_plan, Action.propose_alternative}
-_PRESENTING = {Action.inform, Action.offer, Action.clarify, Action.approval_declined}
+_PRESENTING = {
+    Action.inform,
+    Action.offer,
+    Action.clarify,
+    Action.approval_declined,
+    Action.approval_expired,
+}
 _FREQUENCY_WORD = {Frequency.monthly: "mensuales", Frequency.biweekly: "quincenales"}
 
 

@@ -9,19 +9,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from sqlalchemy import Engine
 
 from agent import store
-from agent.approvals import ApprovalConflict, SupervisorDecision, pending_approval
+from agent.approvals import (
+    ApprovalConflict,
+    SupervisorDecision,
+    check_decision,
+    overdue_approvals,
+    pending_approval,
+)
 from agent.config import Settings, get_settings
 from agent.graph import TurnNodes, compile_graph
 from agent.llm.provider import OfflineProvider, Provider, get_provider
 from agent.llm.steps import ExampleSource
 from agent.playbook import Playbook
 from agent.store.db import engine_for, prepare_sqlite, session_scope
+from agent.store.models import Account
 from policies.mandate import Mandate, load_mandate
 
 log = logging.getLogger("pacta.runtime")
@@ -157,6 +165,11 @@ class Negotiator:
         with session_scope(self.engine) as session:
             agreement, _ = pending_approval(session, agreement_id)
             conversation_id = agreement.conversation_id
+            # Checked before resuming: a resume value the paused node then fails on stays in
+            # the checkpoint, and every later resume would read it again.
+            account = session.get(Account, agreement.account_id)
+            assert account is not None  # foreign key
+            check_decision(decision, agreement, now.astimezone(ZoneInfo(account.timezone)).date())
         if not self.awaiting_supervisor(conversation_id):
             raise ApprovalConflict(f"conversation {conversation_id} is not waiting for a decision")
         resume = {"decision": decision.model_dump(mode="json"), "now": now.isoformat()}
@@ -173,6 +186,18 @@ class Negotiator:
             guard=state.get("guard", {}),
             usage=state.get("usage", {}),
         )
+
+    def expire_overdue_approvals(self, now: datetime | None = None) -> list[TurnResult]:
+        """Close the approvals nobody decided before their offer's validity passed.
+
+        Each paused run resumes with an "expire" decision: the agreement and its approval
+        become expired, the debtor is told and sees the options in force today.
+        """
+        now = now or datetime.now(UTC)
+        with session_scope(self.engine) as session:
+            overdue = overdue_approvals(session, now)
+        expire = SupervisorDecision(decision="expire", decided_by="system:offer_validity")
+        return [self.decide_approval(agreement_id, expire, now) for agreement_id in overdue]
 
     def state(self, conversation_id: int) -> dict[str, Any]:
         return dict(self.graph.get_state(thread_config(conversation_id)).values)

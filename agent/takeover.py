@@ -150,6 +150,7 @@ def supervisor_reply(
         action=SUPERVISOR_ACTION,
         status="queued",
         guard_outcome=verdict.outcome,
+        payload={"guard": {"rule_ids": verdict.rule_ids}} if verdict.violations else {},
         created_at=now,
     )
     session.add(outbound)

@@ -1,4 +1,5 @@
-"""The FastAPI application: health, the WhatsApp webhook, the sandbox and the simulator."""
+"""The FastAPI application: health, the WhatsApp webhook, the `/v1` API, the supervisor console,
+the sandbox and the simulator."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    from api.console import install as install_console
     from api.routers import (
         accounts,
         agreements,
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(payments.router)
     app.include_router(conversations.router)
+    install_console(app)
     if settings.channel == "sandbox":
         app.include_router(sandbox.router)
         app.include_router(simulator.router)

@@ -118,7 +118,8 @@ def sweep_command(
         ),
     ] = None,
 ) -> None:
-    """The daily pass over active agreements: follow-ups, broken agreements, reminders.
+    """The daily pass over agreements: follow-ups, broken agreements, reminders, and approvals
+    nobody decided before the offer's validity passed (expired; the debtor sees today's options).
 
     An unpaid installment past its due date becomes missed and the debtor gets one kind
     follow-up; past the mandate's grace_days the agreement is broken; a reminder goes
@@ -127,6 +128,7 @@ def sweep_command(
     hours, over the caps) is tried again on the next run.
     """
     from agent.payments import sweep
+    from agent.runtime import open_negotiator
     from policies.mandate import MandateError, load_mandate
 
     now = _parse_now(at)
@@ -139,10 +141,13 @@ def sweep_command(
         raise typer.Exit(code=2) from e
     with session_scope(engine_for(settings.database_url)) as session:
         report = sweep(session, now, mandate)
+    with open_negotiator(settings) as negotiator:
+        expired = negotiator.expire_overdue_approvals(now)
     console.print(
         f"agreements {report.agreements}: missed {report.missed}, broken {report.broken}, "
         f"follow-ups {report.followups}, reminders {report.reminders}, "
-        f"deferred {report.deferred}, skipped {report.skipped}"
+        f"deferred {report.deferred}, skipped {report.skipped}; "
+        f"approvals expired {len(expired)}"
     )
 
 

@@ -214,7 +214,11 @@ def record_turn(session: Session, state: dict[str, Any]) -> TurnOutcome:
     _audit_policy(session, conversation, state, now)
 
     inbound.status = "processed"
-    inbound.intent = (state.get("understanding") or {}).get("intent")
+    understanding = state.get("understanding") or {}
+    inbound.intent = understanding.get("intent")
+    if understanding.get("objections"):  # kept for people reading the transcript
+        objections = sorted(understanding["objections"])
+        inbound.payload = {**(inbound.payload or {}), "understanding": {"objections": objections}}
     session.add(inbound)
     if state.get("action"):
         outcome.outbound_id = _queue_reply(session, conversation, state, now, inbound.id)
@@ -249,12 +253,15 @@ def _queue_reply(
     """The drafted, guarded text of `state` as a queued outbound message; its id."""
     guard = state.get("guard") or {}
     buttons = state.get("buttons")
+    payload: dict[str, Any] = {"buttons": buttons} if buttons else {}
+    if guard.get("violations"):  # what the guard found in the first draft, for the transcript
+        payload["guard"] = {"rule_ids": sorted({v["rule_id"] for v in guard["violations"]})}
     outbound = Message(
         conversation_id=conversation.id or 0,
         direction=Direction.outbound,
         body=state["reply"],
         kind="interactive" if buttons else "text",
-        payload={"buttons": buttons} if buttons else {},
+        payload=payload,
         reply_to_id=reply_to_id,
         action=state["action"],
         status="queued",

@@ -107,7 +107,7 @@ def decide(
         )
     except ValueError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
-    with _negotiator(request, settings) as negotiator:
+    with request_negotiator(request, settings) as negotiator:
         try:
             result = negotiator.decide_approval(agreement_id, decision)
         except NotFoundError as e:
@@ -129,7 +129,7 @@ def decide(
 
 
 @contextmanager
-def _negotiator(request: Request, settings: Settings) -> Iterator[Negotiator]:
+def request_negotiator(request: Request, settings: Settings) -> Iterator[Negotiator]:
     """The serving process's negotiator when its background services run, else a new one."""
     services = getattr(request.app.state, "services", None)
     if services is not None and services.negotiator is not None:

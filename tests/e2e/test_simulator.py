@@ -7,127 +7,37 @@ runs, and `.ci/run` installs chromium first.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
+
+from tests.e2e.support import chromium, screenshot, serving, skip_without_a_browser
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.integration
+skip_without_a_browser()
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REPLY_TIMEOUT_MS = 20_000
 VIEWPORT = {"width": 390, "height": 844}
 LUCIA_DIGITS = "5512345678"
-ROOT = Path(__file__).resolve().parents[2]
-
-if not os.environ.get("CI"):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)", allow_module_level=True)
-    pytest.importorskip("playwright", reason="the playwright dev dependency is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def server_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PACTA_")}
-    env.pop("OPENAI_API_KEY", None)
-    env.update({"PACTA_DATA_DIR": str(data_dir), "PACTA_LLM": "offline"})
-    return env
-
-
-def wait_until_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            raise RuntimeError(f"pacta serve exited with {proc.returncode}:\n{output[-3000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("pacta serve did not become healthy within 60 s")
-
-
-@dataclass
-class Server:
-    base: str
-    output: str = ""  # what the server printed, once it has stopped
-
-
-@contextmanager
-def serving(data_dir: Path, **extra_env: str) -> Iterator[Server]:
-    """A seeded `pacta serve` on a free loopback port, with its worker and dispatcher."""
-    env = {**server_env(data_dir), **extra_env}
-    cli = [sys.executable, "-m", "api.cli"]
-    subprocess.run([*cli, "db", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen(
-        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(f"http://127.0.0.1:{port}")
-    try:
-        wait_until_healthy(server.base, proc)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        server.output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
 
 
 @contextmanager
 def browser_page(base: str) -> Iterator[Page]:
     """Debian's headless chromium on a phone-sized viewport, at the simulator."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context(
-                viewport=VIEWPORT, locale="es-MX", is_mobile=True, has_touch=True
-            )
-            page = context.new_page()
-            page.set_default_timeout(REPLY_TIMEOUT_MS)
-            page.goto(f"{base}/simulator")
-            yield page
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(
+            viewport=VIEWPORT, locale="es-MX", is_mobile=True, has_touch=True
+        )
+        page = context.new_page()
+        page.set_default_timeout(REPLY_TIMEOUT_MS)
+        page.goto(f"{base}/simulator")
+        yield page
 
 
 def pacta_bubbles(page: Page):  # type: ignore[no-untyped-def]
@@ -143,14 +53,6 @@ def wait_for_replies(page: Page, count: int) -> None:
     from playwright.sync_api import expect
 
     expect(pacta_bubbles(page)).to_have_count(count, timeout=REPLY_TIMEOUT_MS)
-
-
-def screenshot(page: Page, path: Path) -> None:
-    page.screenshot(path=str(path), full_page=True)
-    keep = os.environ.get("PACTA_SCREENSHOT_DIR")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / path.name)
 
 
 def test_chat_as_lucia_through_the_simulator(tmp_path: Path) -> None:

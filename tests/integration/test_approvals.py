@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -148,6 +148,57 @@ def test_a_decision_is_taken_once(negotiator, demo_accounts, now):
         negotiator.decide_approval(agreement_id, SupervisorDecision(decision="approve"))
 
 
+def test_a_counter_that_makes_no_plan_leaves_the_approval_waiting_for_a_good_one(
+    negotiator, engine, demo_accounts, now
+):
+    _, agreement_id = pending_pay_in_full(negotiator, demo_accounts, now)
+    later = now + timedelta(hours=1)
+
+    def counter(first_due):  # type: ignore[no-untyped-def]
+        terms = {"kind": "installments", "installments": 4, "first_due": first_due}
+        return SupervisorDecision.model_validate({"decision": "counter", "terms": terms})
+
+    with pytest.raises(ApprovalError, match="in the past"):
+        negotiator.decide_approval(agreement_id, counter(now.date() - timedelta(days=1)), later)
+    [agreement] = rows(engine, Agreement, id=agreement_id)
+    assert agreement.status == "pending_approval"
+    result = negotiator.decide_approval(
+        agreement_id, counter(now.date() + timedelta(days=5)), later
+    )
+    assert result.action == "confirm_plan"  # the bad counter did not stick to the paused run
+
+
+def test_an_approval_nobody_decided_expires_with_its_offer_and_the_debtor_is_told(
+    negotiator, engine, demo_accounts, now
+):
+    conv, agreement_id = pending_pay_in_full(negotiator, demo_accounts, now)
+    [agreement] = rows(engine, Agreement, id=agreement_id)
+    on_the_last_day = datetime.combine(agreement.valid_until, now.timetz())
+    assert negotiator.expire_overdue_approvals(on_the_last_day) == []  # still valid that day
+
+    after = on_the_last_day + timedelta(days=1)
+    late = SupervisorDecision(decision="approve")
+    with pytest.raises(ApprovalError, match="expired"):
+        negotiator.decide_approval(agreement_id, late, after)
+    [result] = negotiator.expire_overdue_approvals(after)
+    assert result.action == "approval_expired" and "venció" in result.reply
+    assert not negotiator.awaiting_supervisor(conv)
+    [agreement] = rows(engine, Agreement, id=agreement_id)
+    [approval] = rows(engine, Approval, agreement_id=agreement_id)
+    assert agreement.status == "expired" and approval.status == "expired"
+    assert approval.decided_by == "system:offer_validity"
+    [told] = announcements(engine, conv)
+    assert told.action == "approval_expired" and told.payload["buttons"]
+    assert [
+        e.data["status"] for e in rows(engine, AuditEvent, kind="agreement.status_changed")
+    ] == ["expired"]
+    assert rows(engine, AuditEvent, kind="approval.expired")
+    assert negotiator.expire_overdue_approvals(after + timedelta(days=1)) == []  # once only
+
+    pick = negotiator.receive(conv, "la 2", now=after + timedelta(minutes=5))
+    assert pick.action == "confirm_plan"  # today's options stand
+
+
 def test_counter_terms_are_validated():
     with pytest.raises(ValueError, match="needs terms"):
         SupervisorDecision(decision="counter")
@@ -160,15 +211,16 @@ def test_counter_terms_are_validated():
 # --- HTTP --------------------------------------------------------------------------------------
 
 
-def test_the_approval_queue_and_a_decision_over_http(settings, engine, demo_accounts, now):
+def test_the_approval_queue_and_a_decision_over_http(settings, engine, demo_accounts):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
 
     keys = "sup-key-123456:supervisor,qa-key-1234567:qa"
     app_settings = settings.model_copy(update={"api_keys": SecretStr(keys), "background": False})
-    with open_negotiator(app_settings) as n:
-        _, agreement_id = pending_pay_in_full(n, demo_accounts, now)
+    with open_negotiator(app_settings) as n:  # asked an hour ago: the API decides "now"
+        asked = datetime.now(UTC) - timedelta(hours=1)
+        _, agreement_id = pending_pay_in_full(n, demo_accounts, asked)
     supervisor = {"Authorization": "Bearer sup-key-123456"}
     with TestClient(create_app(app_settings)) as client:
         assert client.get("/v1/approvals").status_code == 401
