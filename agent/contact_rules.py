@@ -7,31 +7,51 @@ and which business-initiated messages they already received.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from agent.store.models import Account, Conversation, Debtor, Message, Stage
+from agent.store.models import Account, ContactStop, Conversation, Debtor, Message, Stage
 from agent.store.repository import Context
-from policies.contact import ContactRecord, ContactSubject
+from policies.contact import STOP_FLAGS, ContactRecord, ContactSubject
 
 # Caps look back at most a week (rolling 7 days, calendar week); a day more for time zones.
 HISTORY_WINDOW = timedelta(days=8)
 SENT_STATUSES = ("sent", "delivered", "read")
 
 
-def contact_subject(ctx: Context) -> ContactSubject:
-    """The debtor as the contact rules see them."""
+def contact_subject(ctx: Context, stops: Collection[str] = ()) -> ContactSubject:
+    """The debtor as the contact rules see them; `stops` are the debtor's recorded stop
+    conditions (see `active_stops`)."""
     opted_in = ctx.debtor.whatsapp_opt_in_at is not None
+    flags = {STOP_FLAGS[s][0]: True for s in stops if s in STOP_FLAGS}
+    flags["dispute_open"] = flags.get("dispute_open", False) or ctx.conversation.stage == (
+        Stage.disputed
+    )
     return ContactSubject(
         country=ctx.account.jurisdiction,
         timezone=ctx.account.timezone or None,
         whatsapp_opt_in=opted_in,
         authorized_channels=frozenset({"whatsapp"}) if opted_in else None,
         opted_out=ctx.debtor.opted_out_at is not None,
-        dispute_open=ctx.conversation.stage == Stage.disputed,
         is_third_party=ctx.conversation.stage == Stage.wrong_party,
+        **flags,
     )
+
+
+def active_stops(session: Session, ctx: Context) -> set[str]:
+    """Stop conditions recorded for the debtor, or for this account, and not lifted (a lawyer,
+    a lawsuit...): checked again when a message is sent, not only when it was planned."""
+    rows = session.exec(
+        select(ContactStop.reason)
+        .where(ContactStop.debtor_id == ctx.debtor.id)
+        .where(col(ContactStop.lifted_at).is_(None))
+        .where(
+            col(ContactStop.account_id).is_(None) | (col(ContactStop.account_id) == ctx.account.id)
+        )
+    ).all()
+    return set(rows)
 
 
 def contact_history(session: Session, debtor: Debtor, now: datetime) -> list[ContactRecord]:

@@ -42,7 +42,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from agent.contact_rules import contact_history, contact_subject
+from agent.contact_rules import active_stops, contact_history, contact_subject
 from agent.decide import SILENT_STAGES
 from agent.payment_notices import (
     InstallmentFacts,
@@ -668,7 +668,7 @@ def _contact_decision(
     session: Session, ctx: Context, now: datetime, reply: bool
 ) -> ContactDecision:
     return can_contact(
-        contact_subject(ctx),
+        contact_subject(ctx, active_stops(session, ctx)),
         "whatsapp",
         now,
         contact_history(session, ctx.debtor, now),

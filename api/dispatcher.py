@@ -46,7 +46,7 @@ from sqlalchemy import Engine, and_, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from agent.contact_rules import contact_history, contact_subject
+from agent.contact_rules import active_stops, contact_history, contact_subject
 from agent.store.db import session_scope
 from agent.store.inbox import catch_up
 from agent.store.models import Account, Conversation, Debtor, Message
@@ -276,7 +276,7 @@ class Dispatcher:
         """
         now = self._now()
         decision = can_contact(
-            contact_subject(ctx),
+            contact_subject(ctx, active_stops(session, ctx)),
             "whatsapp",
             now,
             contact_history(session, ctx.debtor, now),

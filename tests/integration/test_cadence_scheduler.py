@@ -116,3 +116,27 @@ def test_campaign_lists_what_waits_and_why(engine: Engine, demo_accounts: dict[s
     assert all(h.held for h in held)
     assert next(x for x in summary.steps if x.step_id == "overdue_30").held == 3
     assert summary.as_dict()["waiting"][0]["next_at_local"]
+
+
+def test_a_stop_recorded_after_queueing_holds_the_template_at_send_time(
+    engine: Engine, demo_accounts: dict[str, int]
+) -> None:
+    from agent.store.models import Account, ContactStop
+
+    _opt_in(engine)
+    report = CadenceScheduler(engine, CADENCE, sweep_payments=False).run_once(NOW)
+    assert report.queued == 3
+    with session_scope(engine) as s:
+        lucia = s.get(Account, demo_accounts["AUR-MX-0001"])
+        assert lucia is not None
+        s.add(ContactStop(debtor_id=lucia.debtor_id, reason="debtor_has_lawyer", since=NOW))
+    channel = SandboxChannel()
+    dispatcher = Dispatcher(engine, channel, clock=lambda: NOW + timedelta(minutes=10))
+    dispatcher.run_once()
+    with session_scope(engine) as s:
+        templates = s.exec(select(Message).where(Message.kind == "template")).all()
+        by_account = {load_context(s, m.conversation_id).account.id: m for m in templates}
+        lucia_template = by_account[demo_accounts["AUR-MX-0001"]]
+        assert lucia_template.status == "failed" and "lawyer" in (lucia_template.error or "")
+        others = [m for a, m in by_account.items() if a != demo_accounts["AUR-MX-0001"]]
+    assert {m.status for m in others} == {"sent"}
