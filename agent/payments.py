@@ -44,6 +44,7 @@ from sqlmodel import Session, col, select
 
 from agent.contact_rules import active_stops, contact_history, contact_subject
 from agent.decide import SILENT_STAGES
+from agent.drafting import address_name
 from agent.payment_notices import (
     InstallmentFacts,
     Notice,
@@ -592,7 +593,7 @@ def _notice_facts(
     **values: Any,
 ) -> NoticeFacts:
     return NoticeFacts(
-        name=next(iter(ctx.debtor.name.split()), ""),
+        name=address_name(ctx.debtor.name, ctx.account.segment),
         creditor=ctx.account.creditor,
         reference=ctx.account.reference,
         currency=ctx.account.currency,

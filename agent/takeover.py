@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from agent.actions import ReplyFacts
 from agent.decide import HUMAN_STAGES
-from agent.drafting import guard_context
+from agent.drafting import address_name, guard_context
 from agent.store.models import (
     Account,
     Agreement,
@@ -187,7 +187,7 @@ def supervisor_guard_context(
     today = now.astimezone(ZoneInfo(account.timezone)).date()
     snapshot = account_snapshot(account, today)
     facts = ReplyFacts(
-        debtor_first_name=ctx.debtor.name.split()[0],
+        debtor_first_name=address_name(ctx.debtor.name, account.segment),
         creditor=account.creditor,
         locale=locale_for(account.jurisdiction),
         currency=account.currency,
@@ -230,7 +230,7 @@ def transcript(session: Session, conversation_id: int) -> dict[str, Any]:
     return {
         "conversation_id": conversation_id,
         "account": ctx.account.reference,
-        "debtor_first_name": ctx.debtor.name.split()[0],
+        "debtor_first_name": address_name(ctx.debtor.name, ctx.account.segment),
         "stage": str(conversation.stage),
         "handoff_reason": conversation.handoff_reason,
         "held_by_person": is_held(conversation),
@@ -274,7 +274,7 @@ def list_conversations(
         {
             "conversation_id": conversation.id or 0,
             "account": account.reference,
-            "debtor_first_name": debtor.name.split()[0],
+            "debtor_first_name": address_name(debtor.name, account.segment),
             "stage": str(conversation.stage),
             "handoff_reason": conversation.handoff_reason,
             "updated_at": conversation.updated_at,

@@ -34,7 +34,7 @@ from sqlmodel import Session
 from agent import store
 from agent.actions import Action, ReplyFacts
 from agent.buttons import button_text
-from agent.drafting import draft_and_guard
+from agent.drafting import address_name, draft_and_guard
 from agent.runtime import InvalidMessageError, Negotiator
 from agent.store.db import session_scope
 from agent.store.models import Direction, Message, Stage
@@ -287,7 +287,7 @@ def _media_note(ctx: Context, inbound: Message, now: datetime) -> Message:
     """The "only text for now" reply, drafted and guarded like every other reply."""
     account = ctx.account
     facts = ReplyFacts(
-        debtor_first_name=ctx.debtor.name.split()[0] if ctx.debtor.name else "",
+        debtor_first_name=address_name(ctx.debtor.name, account.segment),
         creditor=account.creditor,
         locale=locale_for(account.jurisdiction),
         currency=account.currency,

@@ -44,6 +44,7 @@ from sqlalchemy import (
 )
 
 from agent.cadence.messages import DueFacts
+from agent.drafting import address_name
 from agent.store.models import (
     Account,
     Agreement,
@@ -138,7 +139,7 @@ class PlanItem:
         zone = _zone(self.timezone, self.jurisdiction)
         when = self.send_at or datetime.now(UTC)
         return DueFacts(
-            first_name=next(iter(self.first_name.split()), ""),
+            first_name=address_name(self.first_name, self.segment),
             creditor=self.creditor,
             reference=self.reference,
             currency=self.currency,

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from agent.approvals import ApprovalConflict, ApprovalError, CounterTerms, SupervisorDecision
 from agent.config import Settings
+from agent.drafting import address_name
 from agent.runtime import Negotiator, open_negotiator
 from agent.store import NotFoundError
 from agent.store.models import Account, Agreement, Approval, ApprovalStatus, Debtor
@@ -73,7 +74,7 @@ def approval_queue(
             PendingApproval(
                 agreement_id=agreement.id or 0,
                 account=account.reference,
-                debtor_first_name=debtor.name.split()[0],
+                debtor_first_name=address_name(debtor.name, account.segment),
                 currency=agreement.currency,
                 balance=agreement.balance,
                 total=agreement.total,

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from agent.config import Settings
+from agent.drafting import address_name
 from agent.store.models import Account, Conversation, Debtor, Direction, Message
 from api.app import get_app_settings, get_engine
 from api.security import (
@@ -167,7 +168,7 @@ def list_accounts(engine: EngineDep) -> list[SandboxAccount]:
 def _as_sandbox_account(account: Account, debtor: Debtor) -> SandboxAccount:
     return SandboxAccount(
         reference=account.reference,
-        first_name=(debtor.name.split() or [""])[0],
+        first_name=address_name(debtor.name, account.segment),
         phone_masked=log_safe_phone(debtor.phone),
         phone=debtor.phone,
         creditor=account.creditor,
