@@ -107,6 +107,12 @@ def store_inbound(
         created_at=now,
     )
     session.add(message)
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is not None and (
+        conversation.last_inbound_at is None or now > conversation.last_inbound_at
+    ):
+        conversation.last_inbound_at = now  # the debtor wrote: WhatsApp's 24-hour window opens
+        session.add(conversation)
     session.flush()
     return message
 

@@ -320,3 +320,18 @@ def test_how_replies_address_the_debtor(name, segment, addressed):
     from agent.drafting import address_name
 
     assert address_name(name, segment) == addressed
+
+
+def test_a_message_received_directly_opens_the_whatsapp_window(
+    negotiator, engine, demo_accounts, now
+):  # type: ignore[no-untyped-def]
+    from agent.store.db import session_scope
+    from agent.store.models import Conversation
+
+    conv = negotiator.open_conversation(demo_accounts["AUR-MX-0001"], now)
+    negotiator.receive(conv, "Hola", now=now)
+    negotiator.receive(conv, "4821", now=now + timedelta(minutes=3))
+    with session_scope(engine) as session:
+        conversation = session.get(Conversation, conv)
+        assert conversation is not None
+        assert conversation.last_inbound_at == now + timedelta(minutes=3)
