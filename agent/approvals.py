@@ -24,6 +24,7 @@ from agent.store.models import (
     Approval,
     ApprovalStatus,
     Conversation,
+    Debtor,
     Stage,
 )
 from agent.store.repository import NotFoundError, audit
@@ -214,3 +215,18 @@ def overdue_approvals(session: Session, now: datetime) -> list[int]:
         for agreement, account in found
         if agreement.valid_until < now.astimezone(ZoneInfo(account.timezone)).date()
     ]
+
+
+def waiting_approvals(session: Session) -> list[tuple[Approval, Agreement, Account, Debtor]]:
+    """Approvals no one has decided yet, oldest first, with their agreement, account and
+    debtor (the supervisors' queue, over HTTP and in the console)."""
+    return list(
+        session.exec(
+            select(Approval, Agreement, Account, Debtor)
+            .join(Agreement, col(Agreement.id) == Approval.agreement_id)
+            .join(Account, col(Account.id) == Agreement.account_id)
+            .join(Debtor, col(Debtor.id) == Account.debtor_id)
+            .where(Approval.status == ApprovalStatus.pending)
+            .order_by(col(Approval.requested_at))
+        ).all()
+    )

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from agent.approvals import waiting_approvals
 from agent.store.models import (
     Account,
     Agreement,
     AgreementStatus,
     Approval,
-    ApprovalStatus,
     AuditEvent,
     Conversation,
     Debtor,
@@ -80,16 +80,8 @@ class ApprovalRow:
 
 def approval_queue(session: Session, mandate: Mandate, now: datetime) -> list[ApprovalRow]:
     """Agreements waiting for a supervisor, oldest first, with their terms against the mandate."""
-    found = session.exec(
-        select(Approval, Agreement, Account, Debtor)
-        .join(Agreement, col(Agreement.id) == Approval.agreement_id)
-        .join(Account, col(Account.id) == Agreement.account_id)
-        .join(Debtor, col(Debtor.id) == Account.debtor_id)
-        .where(Approval.status == ApprovalStatus.pending)
-        .order_by(col(Approval.requested_at))
-    ).all()
     rows = []
-    for approval, agreement, account, debtor in found:
+    for approval, agreement, account, debtor in waiting_approvals(session):
         schedule = _installments(session, agreement.id or 0)
         rows.append(_approval_row(approval, agreement, account, debtor, schedule, mandate, now))
     return rows

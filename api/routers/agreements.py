@@ -11,14 +11,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from agent.approvals import ApprovalConflict, ApprovalError, CounterTerms, SupervisorDecision
+from agent.approvals import (
+    ApprovalConflict,
+    ApprovalError,
+    CounterTerms,
+    SupervisorDecision,
+    waiting_approvals,
+)
 from agent.config import Settings
 from agent.drafting import address_name
 from agent.runtime import Negotiator, open_negotiator
 from agent.store import NotFoundError
-from agent.store.models import Account, Agreement, Approval, ApprovalStatus, Debtor
+from agent.store.models import Agreement
 from api.app import get_app_settings, get_engine
 from api.security import Principal, require_role
 
@@ -62,14 +68,6 @@ def approval_queue(
     """Agreements waiting for a supervisor, oldest first, with how long they have waited."""
     now = datetime.now(UTC)
     with Session(engine) as session:
-        found = session.exec(
-            select(Approval, Agreement, Account, Debtor)
-            .join(Agreement, col(Agreement.id) == Approval.agreement_id)
-            .join(Account, col(Account.id) == Agreement.account_id)
-            .join(Debtor, col(Debtor.id) == Account.debtor_id)
-            .where(Approval.status == ApprovalStatus.pending)
-            .order_by(col(Approval.requested_at))
-        ).all()
         return [
             PendingApproval(
                 agreement_id=agreement.id or 0,
@@ -85,7 +83,7 @@ def approval_queue(
                 requested_at=approval.requested_at,
                 waiting_seconds=round((now - approval.requested_at).total_seconds()),
             )
-            for approval, agreement, account, debtor in found
+            for approval, agreement, account, debtor in waiting_approvals(session)
         ]
 
 
