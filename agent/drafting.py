@@ -328,6 +328,7 @@ def guard_context(facts: ReplyFacts, action: Action | None = None) -> GuardConte
         counts.add(plan.count)
         dates.add(plan.valid_until)
         dates |= {s.due_date for s in plan.schedule}
+    installment_counts = {1} | {plan.count for plan in plans}
     if facts.days_past_due > 0:
         counts.add(facts.days_past_due)
     if facts.identity_method == "document_digits":
@@ -341,6 +342,7 @@ def guard_context(facts: ReplyFacts, action: Action | None = None) -> GuardConte
         allowed_amounts={a for a in amounts if a > 0},
         allowed_percentages=percentages,
         allowed_counts=counts,
+        installment_counts=installment_counts,
         allowed_dates=dates,
         allowed_options=options,
         allowed_numbers=numbers,

@@ -156,6 +156,7 @@ def notice_guard_context(facts: NoticeFacts, notice: Notice) -> GuardContext:
             "allowed_amounts": base.allowed_amounts | {a for a in amounts if a > 0},
             "allowed_dates": base.allowed_dates | {i.due_date for i in schedule},
             "allowed_counts": base.allowed_counts | {len(facts.installments) or 1},
+            "installment_counts": base.installment_counts | {len(facts.installments) or 1},
             "first_contact": notice.first_contact,
         }
     )

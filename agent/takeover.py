@@ -214,6 +214,7 @@ def supervisor_guard_context(
         if agreement.discount_pct > 0:
             context.allowed_percentages.add(agreement.discount_pct)
         context.allowed_counts.add(agreement.installments_count)
+        context.installment_counts.add(agreement.installments_count)
         context.allowed_dates |= {agreement.valid_until} | {i.due_date for i in installments}
     return context
 

@@ -22,6 +22,7 @@ from evals.guard import (
     DEV3_PATH,
     DEV4_PATH,
     DEV5_PATH,
+    DEV6_PATH,
     load_rows,
 )
 from policies.guard import check
@@ -42,7 +43,15 @@ def main() -> None:
         "--data",
         type=Path,
         nargs="+",
-        default=[CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, DEV4_PATH, DEV5_PATH, BLIND_PATH],
+        default=[
+            CORPUS_PATH,
+            ADVERSARIAL_PATH,
+            DEV3_PATH,
+            DEV4_PATH,
+            DEV5_PATH,
+            DEV6_PATH,
+            BLIND_PATH,
+        ],
     )
     args = parser.parse_args()
 

@@ -1,6 +1,6 @@
 """Evaluate the outbound guard (`policies.guard.check`) against the labelled draft corpora.
 
-    .venv/bin/python -m evals.guard              # dev test/train, adversarial, dev3-5, blind
+    .venv/bin/python -m evals.guard              # dev test/train, adversarial, dev3-6, blind
     .venv/bin/python -m evals.guard --split test --show-misses
     .venv/bin/python -m evals.guard --data evals/data/guard_blind.jsonl
 
@@ -38,6 +38,8 @@ ADVERSARIAL_PATH = DATA_DIR / "guard_adversarial.jsonl"  # a dev set of hard cas
 DEV3_PATH = DATA_DIR / "guard_dev3.jsonl"  # a dev set written to the blind set's brief
 DEV4_PATH = DATA_DIR / "guard_dev4.jsonl"  # a dev set by a fresh, independent annotator
 DEV5_PATH = DATA_DIR / "guard_dev5.jsonl"  # another dev set by a fresh, independent annotator
+# A fresh annotator's set weighted to counts, visits and third parties (the blind set's misses).
+DEV6_PATH = DATA_DIR / "guard_dev6.jsonl"
 
 TARGETS = {"blocked_noncompliant_rate": 0.98, "passed_compliant_rate": 0.95}
 
@@ -238,6 +240,7 @@ def guard_context_for(context: Mapping[str, Any]) -> GuardContext:
     amounts: set[Decimal] = set()
     percentages: set[Decimal] = set()
     counts: set[int] = {1}
+    installment_counts: set[int] = {1}  # payments per plan; days past due is not one
     dates: set[date] = set()
     options: set[int] = set()
     numbers: set[Decimal] = set()
@@ -272,9 +275,9 @@ def guard_context_for(context: Mapping[str, Any]) -> GuardContext:
                     amounts.add(balance - total)
             installments = _list(option.get("installments"), f"{where}.installments")
             if option.get("count") is not None:
-                counts.add(_int(option["count"], f"{where}.count"))
+                installment_counts.add(_int(option["count"], f"{where}.count"))
             elif installments:
-                counts.add(len(installments))
+                installment_counts.add(len(installments))
             for j, inst in enumerate(installments):
                 iwhere = f"{where}.installments[{j}]"
                 if not isinstance(inst, Mapping):
@@ -309,7 +312,8 @@ def guard_context_for(context: Mapping[str, Any]) -> GuardContext:
         today=today,
         allowed_amounts={a for a in amounts if a > 0},
         allowed_percentages=percentages,
-        allowed_counts=counts,
+        allowed_counts=counts | installment_counts,
+        installment_counts=installment_counts,
         allowed_dates=dates,
         allowed_options=options,
         allowed_numbers=numbers,
@@ -472,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         DEV3_PATH,
         DEV4_PATH,
         DEV5_PATH,
+        DEV6_PATH,
         BLIND_PATH,
     ]
     sets = []

@@ -12,15 +12,21 @@ Two families of checks:
   when no allowed date is today). A pronoun rule counts only after the person it points at
   (`after`: "tu papá ... le vamos a mandar un correo"), and a third-party match about people
   the policy pack excepts is legal (`pack_exceptions`: a guarantor the draft names as such,
-  the spouse in the US). Outcome: `block`.
+  the spouse in the US). A second conjunct with no subject of its own shares a negation
+  ("nobody will visit your home or contact your employer"). Outcome: `block`.
 - Figures (`figures.*`): every amount, percentage, count of installments, date and bare number
   in the draft must be one the context allows, including counts said with words ("media
   docena de cuotas", "un par de pagos", "en un semestre" of monthly payments, "three easy
-  monthly payments") or by rank ("hasta la sexta cuota"); "cada dos semanas" is a frequency,
+  monthly payments", "treinta y seis cuotas", "siete armadas") or by rank ("hasta la sexta
+  cuota", "la sexta cuota ... y con eso queda a paz y salvo"); "cada dos semanas" is a frequency,
   not a count, and a date without a year may be the next one. Outcome: `redraft` (a template
   bug or an LLM slip).
 
 `length.*` violations (empty or too long) are also `redraft`.
+
+Speed: lexicon alternations are matched at token starts only and skip the alternatives whose
+required words the draft lacks (`_TokenPattern`); word lists are prefix trees (`_trie`);
+digit patterns start with the digit. None of this changes what matches.
 
 Rule ids:
     forbidden.threat.seizure, forbidden.threat.jail, forbidden.threat.legal,
@@ -42,13 +48,15 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from re import _constants as _sre  # the regex parser, to read what a lexicon pattern needs
+from re import _parser as _sre_parse
+from typing import Literal, NamedTuple
 
 import yaml
 from babel.numbers import get_decimal_symbol
 from pydantic import BaseModel, Field
 
-from policies.numbers import SCALES, WORD_VALUES, parse_word_run
+from policies.numbers import SCALES, TENS, UNITS, WORD_VALUES, parse_word_run
 
 LEXICON_PATH = Path(__file__).parent / "lexicon" / "forbidden.yaml"
 
@@ -68,6 +76,10 @@ class GuardContext(BaseModel):
     allowed_amounts: set[Decimal] = Field(default_factory=set)
     allowed_percentages: set[Decimal] = Field(default_factory=set)  # in points: 15 = 15 %
     allowed_counts: set[int] = Field(default_factory=set)  # installments, payments, days
+    # The numbers of payments of the plans on the table (and 1). When given, a count of
+    # installments ("8 cuotas") or an installment's rank ("la octava cuota") is checked against
+    # these alone: the days past due is a count of days, never of payments.
+    installment_counts: set[int] = Field(default_factory=set)
     allowed_dates: set[date] = Field(default_factory=set)
     allowed_options: set[int] = Field(default_factory=set)  # option numbers shown; empty = any
     allowed_numbers: set[Decimal] = Field(default_factory=set)  # other bare numbers allowed
@@ -161,13 +173,13 @@ class _Category:
     rule_id: str
     message: str
     negatable: bool
-    pattern: re.Pattern[str]
+    pattern: _TokenPattern
     # "always", or "identity_unconfirmed": only while the person may not be the debtor
     scope: str = "always"
     unless: str | None = None  # a true GuardContext flag of this name makes the match legal
     # A pronoun rule ("le vamos a mandar el link"): it counts only when `after` (the person it
     # refers to, "tu papá") matched in the `within` tokens before it.
-    after: re.Pattern[str] | None = None
+    after: _TokenPattern | None = None
     within: int = 0
     # A match about a person the pack excepts (a guarantor, the US spouse...) is legal.
     pack_exceptions: bool = False
@@ -193,12 +205,13 @@ class _Roles:
 @dataclass(frozen=True)
 class _Lexicon:
     categories: tuple[_Category, ...]
-    allow: re.Pattern[str] | None
+    allow: _TokenPattern | None
     negators: frozenset[str]
     conditional_before_negator: frozenset[str]
     bridge: frozenset[str]
     conditionals: frozenset[str]
     roles: _Roles | None = None
+    finder: _NeedleFinder | None = None  # None: every alternative is run
 
 
 _MACRO_RE = re.compile(r"\{(\w+)\}")
@@ -237,6 +250,188 @@ def _alternation(patterns: Iterable[str], macros: dict[str, str] | None = None) 
     return re.compile(rf"(?<![^ ])(?:{body})\b")
 
 
+def _trie(words: Iterable[str]) -> str:
+    """One alternation of `words` as a prefix tree, longest reading first.
+
+    Matches exactly what "|".join(sorted(words, key=len, reverse=True)) matches, in the same
+    order of preference (a longer word before its prefixes), but the regex engine tests one
+    branch per first letter instead of every word at every position.
+    """
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+    return _trie_body(tree)
+
+
+def _trie_body(node: dict[str, dict]) -> str:
+    branches = [re.escape(c) + _trie_body(child) for c, child in sorted(node.items()) if c]
+    if "" in node:
+        branches.append("")  # ending here is the last choice: longer words first
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"
+
+
+@dataclass(frozen=True)
+class _TokenPattern:
+    """A lexicon alternation matched at token starts of a normalised draft.
+
+    Each alternative is compiled on its own with a leading space, and run on the draft with
+    one space put in front (the regex engine then jumps from space to space, a literal prefix,
+    instead of testing a lookbehind at every character). Most alternatives need a word the
+    draft does not have (see `_needs`): only the others are run, and their matches are merged
+    as one alternation would find them: leftmost first, the earlier alternative at the same
+    position, no overlaps. The result is the same as `_alternation`'s.
+    """
+
+    regexes: tuple[re.Pattern[str], ...]  # one per alternative, in the lexicon's order
+    by_needle: dict[str, tuple[int, ...]]  # a needed string -> the alternatives needing it
+    always: frozenset[int]  # alternatives with no known needed string: always run
+
+    @classmethod
+    def of(cls, patterns: Iterable[str], macros: dict[str, str] | None = None) -> _TokenPattern:
+        expanded = [_expand(p, macros) for p in patterns]
+        by_needle: dict[str, list[int]] = {}
+        always: set[int] = set()
+        for i, pattern in enumerate(expanded):
+            needed = _needs(pattern)
+            if not needed:
+                always.add(i)
+            for needle in needed or ():
+                by_needle.setdefault(needle, []).append(i)
+        return cls(
+            tuple(re.compile(rf" (?:{p})\b") for p in expanded),
+            {n: tuple(ids) for n, ids in by_needle.items()},
+            frozenset(always),
+        )
+
+    def scan(self, padded: str, present: set[str] | None) -> list[tuple[int, int, str]]:
+        """(start, end, text) of each match in `padded` = " " + norm, in norm's offsets.
+
+        `present`: the needed strings the draft contains (`_NeedleFinder.present`); None runs
+        every alternative.
+        """
+        if present is None:
+            active = set(range(len(self.regexes)))
+        else:
+            active = set(self.always)
+            for needle in present:
+                active.update(self.by_needle.get(needle, ()))
+        if len(active) <= 1:
+            found = [m for i in active for m in self.regexes[i].finditer(padded)]
+        else:
+            found = _merged(sorted(active), self.regexes, padded)
+        return [(m.start(), m.end() - 1, m.group()[1:]) for m in found]
+
+
+def _merged(
+    active: Sequence[int], regexes: Sequence[re.Pattern[str]], text: str
+) -> list[re.Match[str]]:
+    """The matches "|".join(alternatives) would find, from each alternative's own regex.
+
+    Each alternative's next match at or after `pos` is kept until `pos` passes its start;
+    the leftmost wins, and at the same start the earlier alternative (the lexicon's order).
+    """
+    upcoming = {i: regexes[i].search(text) for i in active}
+    out: list[re.Match[str]] = []
+    pos = 0
+    while True:
+        best: re.Match[str] | None = None
+        for i in active:
+            m = upcoming[i]
+            if m is not None and m.start() < pos:
+                m = upcoming[i] = regexes[i].search(text, pos)
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        if best is None:
+            return out
+        out.append(best)
+        pos = best.end()
+
+
+@dataclass(frozen=True)
+class _NeedleFinder:
+    """Finds, in one pass, which of the lexicon's needed strings a draft contains."""
+
+    regex: re.Pattern[str] | None  # a needed string starting at any position (overlapping)
+    prefixes: dict[str, tuple[str, ...]]  # a found string -> the needed strings it begins with
+
+    @classmethod
+    def of(cls, patterns: Iterable[_TokenPattern]) -> _NeedleFinder:
+        needles = {n for p in patterns for n in p.by_needle}
+        if not needles:
+            return cls(None, {})
+        prefixes = {
+            n: tuple(n[:k] for k in range(1, len(n) + 1) if n[:k] in needles) for n in needles
+        }
+        # The longest needle at each position: the shorter ones there are its prefixes.
+        return cls(re.compile("(?=(" + _trie(needles) + "))"), prefixes)
+
+    def present(self, padded: str) -> set[str]:
+        out: set[str] = set()
+        if self.regex is not None:
+            for found in set(self.regex.findall(padded)):
+                out.update(self.prefixes[found])
+        return out
+
+
+def _needs(pattern: str) -> set[str] | None:
+    """Strings of which every match of `pattern` contains one, or None if unknown.
+
+    Read from the parsed regex: a run of literal characters must appear as written; a group
+    needs what its best item needs; alternatives need one of their branches' strings; a
+    repeat needs its body only when it repeats at least once. Anything else (a class, \\w, a
+    lookaround, an inline flag) needs nothing, so it is only ever a reason to run more.
+    """
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except Exception:  # an unexpected construct: always run, the regex decides
+        return None
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    return _needed_by_sequence(parsed)
+
+
+def _needed_by_sequence(items: Iterable[tuple[object, object]]) -> set[str] | None:
+    options: list[set[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is _sre.LITERAL:
+            run.append(chr(av))  # type: ignore[arg-type]
+            continue
+        if run:
+            options.append({"".join(run)})
+            run = []
+        needed = _needed_by_item(op, av)
+        if needed:
+            options.append(needed)
+    if run:
+        options.append({"".join(run)})
+    # The most telling requirement: its shortest string the longest, then the fewest strings.
+    return max(options, key=lambda o: (min(map(len, o)), -len(o)), default=None)
+
+
+def _needed_by_item(op: object, av: object) -> set[str] | None:
+    if op is _sre.SUBPATTERN:
+        _, add_flags, del_flags, sub = av  # type: ignore[misc]
+        return None if add_flags or del_flags else _needed_by_sequence(sub)
+    if op is _sre.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:  # type: ignore[index]
+            needed = _needed_by_sequence(branch)
+            if not needed:
+                return None
+            union |= needed
+        return union
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+        low, _, body = av  # type: ignore[misc]
+        return _needed_by_sequence(body) if low >= 1 else None
+    return None
+
+
 @lru_cache(maxsize=8)
 def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -246,10 +441,10 @@ def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
             rule_id=c["id"],
             message=c.get("message", c["id"]),
             negatable=bool(c.get("negatable", False)),
-            pattern=_alternation(c["patterns"], macros),
+            pattern=_TokenPattern.of(c["patterns"], macros),
             scope=c.get("scope", "always"),
             unless=c.get("unless"),
-            after=_alternation([c["after"]], macros) if c.get("after") else None,
+            after=_TokenPattern.of([c["after"]], macros) if c.get("after") else None,
             within=int(c.get("within", 0)),
             pack_exceptions=bool(c.get("pack_exceptions", False)),
         )
@@ -273,14 +468,17 @@ def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
             void=_alternation(spec["void"], macros) if spec.get("void") else None,
         )
 
+    allowed = _TokenPattern.of(allow, macros) if allow else None
+    patterns = [c.pattern for c in categories] + [c.after for c in categories if c.after]
     return _Lexicon(
         categories=categories,
-        allow=_alternation(allow, macros) if allow else None,
+        allow=allowed,
         negators=words("negators"),
         conditional_before_negator=words("conditional_before_negator"),
         bridge=words("bridge"),
         conditionals=words("conditionals"),
         roles=roles,
+        finder=_NeedleFinder.of(patterns + ([allowed] if allowed else [])),
     )
 
 
@@ -312,8 +510,7 @@ def _normalise_token(raw: str) -> str:
     return _REPEATS.sub(r"\1", text)
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):  # a tuple: built for every word of every draft, so cheap to make
     norm: str
     start: int  # in the draft
     end: int
@@ -362,29 +559,31 @@ def find_forbidden(
         last = bisect.bisect_right(starts, max(a, b - 1)) - 1
         return first, last
 
+    padded = " " + norm
+    present = lex.finder.present(padded) if lex.finder is not None else None
     allowed: list[tuple[int, int]] = []
     if lex.allow is not None:
-        allowed = [m.span() for m in lex.allow.finditer(norm)]
+        allowed = [(a, b) for a, b, _ in lex.allow.scan(padded, present)]
     excepted: _Excepted | None = None
 
     out: list[Violation] = []
     for cat in lex.categories:
         if not cat.applies(context):
             continue
-        antecedents: list[re.Match[str]] | None = None
+        antecedents: list[tuple[int, int, str]] | None = None
         if cat.after is not None:
-            antecedents = list(cat.after.finditer(norm))
+            antecedents = cat.after.scan(padded, present)
             if not antecedents:  # nobody the pronouns could point at
                 continue
-        for m in cat.pattern.finditer(norm):
-            if m.end() == m.start():
+        for start, end, text in cat.pattern.scan(padded, present):
+            if end == start:
                 continue
-            if any(a <= m.start() and m.end() <= b for a, b in allowed):
+            if any(a <= start and end <= b for a, b in allowed):
                 continue
-            first, last = token_range(m.start(), m.end())
+            first, last = token_range(start, end)
             antecedent = ""
             if antecedents is not None:
-                found = _antecedent(antecedents, m.start(), first, cat.within, token_range)
+                found = _antecedent(antecedents, start, first, cat.within, token_range)
                 if found is None:
                     continue
                 antecedent = found
@@ -393,7 +592,7 @@ def find_forbidden(
             if cat.pack_exceptions and context is not None and context.pack:
                 if excepted is None:
                     excepted = _excepted(norm, context.pack, lex.roles)
-                if excepted.excuses(f"{antecedent} {m.group()}"):
+                if excepted.excuses(f"{antecedent} {text}"):
                     continue
             span = (tokens[first].start, tokens[last].end)
             out.append(
@@ -408,18 +607,18 @@ def find_forbidden(
 
 
 def _antecedent(
-    antecedents: Sequence[re.Match[str]],
+    antecedents: Sequence[tuple[int, int, str]],
     start: int,
     first: int,
     within: int,
     token_range: Callable[[int, int], tuple[int, int]],
 ) -> str | None:
     """The text of the nearest antecedent ending before `start`, at most `within` tokens back."""
-    for a in reversed(antecedents):
-        if a.end() > start:
+    for a_start, a_end, a_text in reversed(antecedents):
+        if a_end > start:
             continue
-        _, a_last = token_range(a.start(), a.end())
-        return a.group() if first - a_last <= within else None
+        _, a_last = token_range(a_start, a_end)
+        return a_text if first - a_last <= within else None
     return None
 
 
@@ -506,6 +705,30 @@ def _negated_subject(tokens: Sequence[_Token], j: int, draft: str) -> bool:
     return False
 
 
+# "Nobody will visit your home or contact your employer", "no vamos a visitarte o llamar a
+# tu jefe": a second conjunct with no subject or auxiliary of its own shares the negation of
+# the first. In Spanish only an infinitive qualifies ("no pagas o te embargamos" is a threat).
+_COORDINATORS_EN = frozenset({"or", "nor"})
+_COORDINATORS_ES = frozenset({"o", "u"})
+_COORDINATORS = _COORDINATORS_EN | _COORDINATORS_ES
+_INFINITIVE_RE = re.compile(r"\w+(?:ar|er|ir)(?:te|le|lo|la|les|los|las|nos|se)?")
+
+
+def _coordinated_negation(
+    tokens: Sequence[_Token], first: int, j: int, lex: _Lexicon, draft: str
+) -> bool:
+    """Token j is "or"/"o" right before the match: is the conjunct before it negated?"""
+    word = tokens[j].norm
+    if word in _COORDINATORS_ES and not _INFINITIVE_RE.fullmatch(tokens[first].norm):
+        return False
+    for k in range(j - 1, max(-1, j - 9), -1):
+        if tokens[k].norm == _BOUNDARY:
+            return False
+        if tokens[k].norm in lex.negators:  # negated there, unless as a condition
+            return _is_negated(tokens, k + 1, k + 1, lex, draft)
+    return False
+
+
 def _is_negated(
     tokens: Sequence[_Token], first: int, last: int, lex: _Lexicon, draft: str = ""
 ) -> bool:
@@ -513,6 +736,13 @@ def _is_negated(
     for j in range(first - 1, max(-1, first - 9), -1):
         word = tokens[j].norm
         if word == _BOUNDARY:
+            break
+        if (
+            j == first - 1
+            and word in _COORDINATORS
+            and _coordinated_negation(tokens, first, j, lex, draft)
+        ):
+            negated = True
             break
         if (
             word not in lex.bridge
@@ -576,23 +806,45 @@ _MONTHS = {
     "nov": 11,
     "dic": 12,
 }
-_MONTH_RE = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b"
+_MONTH_RE = "(?:" + _trie(_MONTHS) + r")\b"
 _WEEKDAYS = r"(?:lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo)"
 
-# Counts and percentages in words ("tres cuotas", "quince por ciento"), from 2 to 100.
-_NUMBER_WORDS = {w: v for w, v in WORD_VALUES.items() if 2 <= v <= 100} | {
-    "dieciséis": 16,
-    "veintidós": 22,
-    "veintitrés": 23,
-    "veintiséis": 26,
-    "treinta y seis": 36,
-    "cuarenta y ocho": 48,
-    "setenta y cinco": 75,
+# Counts and percentages in words ("tres cuotas", "quince por ciento", "treinta y seis
+# meses"), from 2 to 100: every "tens y units" compound, not only the common ones.
+_COMPOUND_WORDS = {
+    f"{tens} y {unit}": tv + uv
+    for tens, tv in TENS.items()
+    for unit, uv in UNITS.items()
+    if 1 <= uv <= 9 and unit not in ("un", "una")
 }
-_NUMBER_WORDS_RE = "(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_NUMBER_WORDS = (
+    {w: v for w, v in WORD_VALUES.items() if 2 <= v <= 100}
+    | {"dieciséis": 16, "veintidós": 22, "veintitrés": 23, "veintiséis": 26}
+    | _COMPOUND_WORDS
+)
+_NUMBER_WORDS_RE = "(?:" + _trie(_NUMBER_WORDS) + ")"
 
-_NUM = r"\d+(?:[.,']\d+)*"  # "2'784.000": an apostrophe groups thousands in Colombia
+_NUM = r"\d\d*(?:[.,']\d+)*"  # "2'784.000": an apostrophe groups thousands in Colombia
+
+
+# Speed, not meaning: a pattern whose first step is a digit (or a letter) lets the regex engine
+# jump to the next digit; a leading lookbehind makes it test every position. So "not after a
+# digit or a dot" is written after the first digit, looking back over it: (?<![\d.]\d).
+def _num_not_after(chars: str) -> str:
+    """_NUM, not preceded by any of the regex class `chars` ("\\d.,")."""
+    return rf"\d(?<![{chars}]\d)\d*(?:[.,']\d+)*"
+
+
+def _codes_not_after_letter() -> str:
+    """ "USD|MXN|..." not right after a letter (as (?<![A-Za-z])(?:USD|...) reads)."""
+    codes = ("USD", "MXN", "COP", "CLP", "PEN", "ARS", "EUR")
+    return "(?:" + "|".join(rf"{c[0]}(?<![A-Za-z]{c[0]}){c[1:]}" for c in codes) + ")"
+
+
 _CODES = r"(?:USD|MXN|COP|CLP|PEN|ARS|EUR)"
+_CODES_NOT_AFTER_LETTER = _codes_not_after_letter()
+_NUM_NOT_AFTER_NUMBER = _num_not_after(r"\d.,")
+_NUM_NOT_AFTER_WORD = _num_not_after(r"\w.,$€/")
 _CURRENCY_WORDS = (
     r"(?:pesos?|soles|d[oó]lares|d[oó]lar|euros?)"
     r"(?:\s+(?:mexicanos|colombianos|chilenos|argentinos|americanos|estadounidenses))?\b"
@@ -606,9 +858,9 @@ _OPTION_RE = re.compile(
 )
 _LINE_NUMBER_RE = re.compile(r"^[ \t]*(?:[-•*]\s*)?(?P<n>\d{1,2})[).](?=\s)", re.MULTILINE)
 
-_ISO_DATE_RE = re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?!\d)")
+_ISO_DATE_RE = re.compile(r"(?P<year>\d(?<!\d\d)\d{3})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?!\d)")
 _NUMERIC_DATE_RE = re.compile(
-    r"(?<![\d.,/])(?P<day>\d{1,2})[/-](?P<month>\d{1,2})(?:[/-](?P<year>\d{4}|\d{2}))?(?![\d/])"
+    r"(?P<day>\d(?<![\d.,/]\d)\d?)[/-](?P<month>\d{1,2})(?:[/-](?P<year>\d{4}|\d{2}))?(?![\d/])"
 )
 _TEXT_DATE_RE = re.compile(
     rf"(?:{_WEEKDAYS}\s*,?\s+)?(?<!\d)(?P<day>\d{{1,2}})(?:º|°|ro|o)?\s+(?:de\s+)?"
@@ -621,22 +873,48 @@ _MONTH_FIRST_DATE_RE = re.compile(
     re.IGNORECASE,
 )
 _MONEY_PREFIX_RE = re.compile(
-    rf"(?P<sym>US\$|U\$S|MX\$|COL\$|CLP\$|CL\$|AR\$|S/\.?|(?<![A-Za-z]){_CODES}|\$|€)"
+    rf"(?P<sym>US\$|U\$S|MX\$|COL\$|CLP\$|CL\$|AR\$|S/\.?|{_CODES_NOT_AFTER_LETTER}|\$|€)"
     rf"\s?(?P<num>{_NUM}){_MULT}(?:\s*(?P<word>(?<![A-Za-z]){_CODES}\b|(?i:{_CURRENCY_WORDS})))?"
 )
 _MONEY_SUFFIX_RE = re.compile(
-    rf"(?<![\d.,])(?P<num>{_NUM}){_MULT}\s*"
+    rf"(?P<num>{_NUM_NOT_AFTER_NUMBER}){_MULT}\s*"
     rf"(?P<word>€|(?<![A-Za-z]){_CODES}\b|(?i:{_CURRENCY_WORDS}))"
 )
 _PERCENT_RE = re.compile(
     rf"(?<![\w.,])(?P<num>{_NUM}|{_NUMBER_WORDS_RE})\s?(?:%|por\s?ciento\b)", re.IGNORECASE
 )
+# Words that may stand between a count and its noun: "seis cómodas cuotas", "24 cuotas fijas
+# mensuales" is read as "24 cuotas".
+_COUNT_ADJECTIVES = (
+    r"(?:c[oó]mod[oa]s|peque[nñ][oa]s|iguales|sencill[oa]s|fij[oa]s|mensuales|quincenales"
+    r"|semanales|bimestrales|consecutiv[oa]s|sucesiv[oa]s|parciales|chiquit[oa]s|accesibles)"
+)
+# Everything a plan can be counted in, in every country's word: "armadas" (Peru), "tramos",
+# "entregas", "fracciones", "giros", "cuotitas".
+_COUNT_NOUNS = (
+    r"cuotas?|cuotitas|pagos?|pagitos|mensualidad(?:es)?|parcialidad(?:es)?|abonos?|quincenas?"
+    r"|meses|mes|semanas?|plazos?|exhibiciones|d[ií]as|partes|letras|dep[oó]sitos|vencimientos"
+    r"|a[nñ]os|recibos|pagar[eé]s|transferencias|armadas|tramos|entregas|fracciones|giros"
+    r"|cargos"
+)
 _COUNT_RE = re.compile(
     rf"(?<![\w.,])(?P<num>\d+|{_NUMBER_WORDS_RE})\s+"
-    r"(?:(?:c[oó]modas|peque[nñ]as|iguales|sencillas)\s+)?"
-    r"(?P<noun>cuotas?|pagos?|mensualidad(?:es)?|parcialidad(?:es)?|abonos?|quincenas?|meses|mes"
-    r"|semanas?|plazos?|exhibiciones|d[ií]as|partes|letras|dep[oó]sitos|vencimientos|a[nñ]os"
-    r"|recibos|pagar[eé]s|transferencias)\b",
+    rf"(?:{_COUNT_ADJECTIVES}\s+)?"
+    rf"(?P<noun>{_COUNT_NOUNS})\b",
+    re.IGNORECASE,
+)
+# The count nouns that count payments (not days, weeks, months or years).
+_INSTALLMENT_NOUN_RE = re.compile(
+    r"cuotas?|cuotitas|pagos?|pagitos|mensualidad(?:es)?|parcialidad(?:es)?|abonos?"
+    r"|exhibiciones|letras|dep[oó]sitos|vencimientos|recibos|pagar[eé]s|transferencias|armadas"
+    r"|tramos|entregas|fracciones|giros|cargos|payments|installments",
+    re.IGNORECASE,
+)
+# A split said without its noun: "lo dividimos en cuatro", "fraccionarlo en 6" (a count; with
+# a noun, "en 6 cuotas", the count pass has read it already).
+_SPLIT_COUNT_RE = re.compile(
+    r"\b(?:divid|fraccion|parti|part[ií]|repart|difer|financ)\w*(?:\s+(?!en\b)\w+){0,4}?\s+en\s+"
+    rf"(?P<num>\d{{1,2}}|{_NUMBER_WORDS_RE})\b(?!\s*(?:%|por\s?ciento|de\b|[.,]\d))",
     re.IGNORECASE,
 )
 _DAY_ONLY_RE = re.compile(
@@ -654,7 +932,8 @@ _GROUP_COUNT_RE = re.compile(
     r"(?<![\w])(?P<qty>una|un|1|media|dos|2|tres)\s+(?P<group>docenas?|par)\s+de\s+"
     r"(?:(?:c[oó]modas|peque[nñ]as|iguales|sencillas)\s+)?"
     r"(?P<noun>cuotas|pagos|mensualidades|parcialidades|abonos|quincenas|letras|dep[oó]sitos"
-    r"|plazos|exhibiciones|transferencias|recibos|pagar[eé]s|vencimientos)\b",
+    r"|plazos|exhibiciones|transferencias|recibos|pagar[eé]s|vencimientos|armadas|tramos"
+    r"|entregas|fracciones|giros|cuotitas)\b",
     re.IGNORECASE,
 )
 # A plan's length as a period ("en un semestre", "durante un año y medio") in a draft that
@@ -697,7 +976,7 @@ _ORDINALS = {
 _ORDINAL_WORDS = (
     r"(?:s[eé]ptim[oa]|d[eé]cim[oa]|und[eé]cim[oa]|duod[eé]cim[oa]|vig[eé]sim[oa]"
     r"|decimo(?:primer[oa]|segund[oa]|tercer[oa]|cuart[oa]|quint[oa]|sext[oa]|ctav[oa])|"
-    + "|".join(sorted((w for w in _ORDINALS if w.isascii()), key=len, reverse=True))
+    + _trie(w for w in _ORDINALS if w.isascii())
     + ")"
 )
 _ORDINAL_RE = re.compile(
@@ -709,6 +988,18 @@ _ORDINAL_RE = re.compile(
     re.IGNORECASE,
 )
 _ORDINAL_SUFFIX_RE = re.compile(r"^(\d{1,2})")
+_RANK_WORD_RE = re.compile(rf"\b(?:{_ORDINAL_WORDS}|[uú]ltim[oa]s?)\b", re.IGNORECASE)
+# After a ranked installment, in the same sentence: the debt is settled with it.
+_SENTENCE_END_RE = re.compile(r"[.;!?](?!\d)|\n")
+_PLAN_CLOSED_RE = re.compile(
+    r"\b(?:(?:queda|quedas|quedar[aá]s?|quedar[ií]as?|quedan)\s+(?:usted\s+)?(?:a\s+paz\s+y\s+salvo"
+    r"|al\s+d[ií]a|al\s+corriente|libre|sin\s+deuda|saldad[oa]|liquidad[oa])|paz\s+y\s+salvo"
+    r"|termin\w*\s+de\s+pagar|(?:liquidas|liquida|saldas|salda|cancelas|cancela)\s+(?:el\s+total"
+    r"|la\s+deuda|todo|tu\s+deuda|su\s+deuda)|(?:se\s+)?cierra\s+(?:el|tu|su)\s+(?:plan|cr[eé]dito"
+    r"|deuda|acuerdo|convenio)|(?:es|ser[aá]|ser[ií]a|fue)\s+(?:la|el)\s+[uú]ltim[oa]|paid\s+in\s+full"
+    r"|paid\s+off|(?:is|will\s+be|would\s+be)\s+the\s+(?:last|final)\s+one)\b",
+    re.IGNORECASE,
+)
 _ORDINAL_HINT_RE = re.compile(
     r"segund|tercer|cuart|quint|sext|s[eé]ptim|s[eé]tim|octav|noven|d[eé]cim|und[eé]cim|duod"
     r"|onceav|doceav|vig[eé]sim|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
@@ -727,9 +1018,7 @@ _BARE_NUMBER_RE = re.compile(_NUM)
 
 # Spelled-out Spanish numbers, for amounts written in words ("seis mil cuatrocientos pesos").
 _ACCENTED = ("dieciséis", "veintiún", "veintidós", "veintitrés", "veintiséis", "millón")
-_SPELLED_WORD = (
-    "(?:" + "|".join(sorted((*WORD_VALUES, *SCALES, *_ACCENTED), key=len, reverse=True)) + ")"
-)
+_SPELLED_WORD = "(?:" + _trie((*WORD_VALUES, *SCALES, *_ACCENTED)) + ")"
 _SPELLED = rf"{_SPELLED_WORD}(?:\s+(?:y\s+)?{_SPELLED_WORD})*"
 _SPELLED_MONEY_RE = re.compile(
     rf"(?<![\w])(?P<num>{_SPELLED})\s+(?:de\s+)?(?P<word>{_CURRENCY_WORDS})"
@@ -738,7 +1027,7 @@ _SPELLED_MONEY_RE = re.compile(
 )
 # "1,8 millones", "540 lucas": amounts with a multiplier and no currency sign.
 _MULTIPLIED_MONEY_RE = re.compile(
-    rf"(?<![\w.,$€/])(?P<num>{_NUM})\s+(?P<mult>millones|mill[oó]n|lucas?|palos?)\b",
+    rf"(?P<num>{_NUM_NOT_AFTER_WORD})\s+(?P<mult>millones|mill[oó]n|lucas?|palos?)\b",
     re.IGNORECASE,
 )
 # "se ahorra la mitad", "un tercio de descuento": a share of the debt written as a fraction.
@@ -758,19 +1047,37 @@ _RELATIVE_DAY_RE = re.compile(
     r"\b(?!\s*,?\s*\d)",
     re.IGNORECASE,
 )
+# English counts in words, every number from two to sixty ("thirteen monthly payments",
+# "twenty-one installments").
+_ENGLISH_UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9,
+}  # fmt: skip
+_ENGLISH_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_ENGLISH_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60}
+_ENGLISH_NUMBERS = (
+    {w: v for w, v in _ENGLISH_UNITS.items() if v >= 2}
+    | _ENGLISH_TEENS
+    | _ENGLISH_TENS
+    | {
+        f"{tens}{sep}{unit}": tv + uv
+        for tens, tv in _ENGLISH_TENS.items()
+        for unit, uv in _ENGLISH_UNITS.items()
+        for sep in ("-", " ")
+    }
+)
 _ENGLISH_COUNT_RE = re.compile(
-    r"\b(?P<num>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|"
-    r"twenty[- ]four|thirty[- ]six)\s+(?:(?!of\b)\w+\s+){0,2}"  # "three easy monthly payments"
+    r"\b(?P<num>"
+    + _trie(_ENGLISH_NUMBERS)
+    + r")\s+(?:(?!of\b)\w+\s+){0,2}"  # "three easy monthly payments"
     r"(?P<noun>payments|installments|months|weeks)\b",
     re.IGNORECASE,
 )
 # Before a count, a frequency: "cada dos semanas", "cada 15 días", "every two weeks".
 _FREQUENCY_BEFORE_RE = re.compile(r"\b(?:cada|every)\s+$", re.IGNORECASE)
-_ENGLISH_NUMBERS = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24,
-    "twenty four": 24, "thirty-six": 36, "thirty six": 36,
-}  # fmt: skip
 
 
 _MONTH_HINT_RE = re.compile(_MONTH_RE)  # on lowered text
@@ -907,7 +1214,12 @@ class _Scanner:
 
     def options(self) -> None:
         allowed = self.ctx.allowed_options
-        for pattern in (_KEYCAP_RE, _OPTION_RE, _LINE_NUMBER_RE):
+        patterns = [_LINE_NUMBER_RE]
+        if "\u20e3" in self.draft or "\U0001f51f" in self.draft:
+            patterns.insert(0, _KEYCAP_RE)
+        if self.mentions("opci", "alternativa"):
+            patterns.insert(len(patterns) - 1, _OPTION_RE)
+        for pattern in patterns:
             for m in self.matches(pattern):
                 number = 10 if m.groupdict().get("ten") else int(m.group("n"))
                 if allowed and number not in allowed:
@@ -1058,7 +1370,7 @@ class _Scanner:
             number = _ENGLISH_NUMBERS[m.group("num").lower()]
             if self._is_frequency(m):
                 pass
-            elif number not in self.ctx.allowed_counts:
+            elif number not in self._counts_for(m.group("noun")):
                 self.flag(
                     "figures.unknown_count",
                     m.span(),
@@ -1095,7 +1407,7 @@ class _Scanner:
         for m in self.matches(_GROUP_COUNT_RE):
             qty = _GROUP_QTY[m.group("qty").lower()]
             number = qty * _GROUPS[m.group("group").lower()]
-            if number not in self.ctx.allowed_counts:
+            if number not in self._counts_for(m.group("noun")):
                 self.flag(
                     "figures.unknown_count",
                     m.span(),
@@ -1130,6 +1442,13 @@ class _Scanner:
                 )
             self.take(*m.span())
 
+    def _counts_for(self, noun: str) -> set[int]:
+        """The counts a noun may be counted in: payments against the plans' numbers of
+        payments (when known), anything else (days, months, weeks) against every count."""
+        if self.ctx.installment_counts and _INSTALLMENT_NOUN_RE.fullmatch(noun):
+            return self.ctx.installment_counts
+        return self.ctx.allowed_counts
+
     def ordinals(self) -> None:
         if not _ORDINAL_HINT_RE.search(self.lowered):  # "la primera cuota" is always allowed
             return
@@ -1139,9 +1458,9 @@ class _Scanner:
             number = int(digits.group(1)) if digits else _ORDINALS.get(_normalise_token(raw))
             if number is None:
                 continue
-            counts = self.ctx.allowed_counts
-            if m.group("end") or m.group("last"):  # the plan ends there: that many payments
-                wrong = number not in counts
+            counts = self.ctx.installment_counts or self.ctx.allowed_counts
+            if m.group("end") or m.group("last") or self._closes_plan(m.end()):
+                wrong = number not in counts  # the plan ends there: that many payments
             else:  # one of the plan's payments: not beyond the longest plan
                 wrong = bool(counts) and number > max(counts)
             if wrong:
@@ -1152,19 +1471,41 @@ class _Scanner:
                 )
             self.take(*m.span())
 
+    def _closes_plan(self, end: int) -> bool:
+        """The sentence after an installment's rank says the plan is done with it ("la sexta
+        cuota cae en junio y con eso queda a paz y salvo"): the rank is the plan's length."""
+        sentence = _SENTENCE_END_RE.split(self.draft[end : end + 120], maxsplit=1)[0]
+        closed = _PLAN_CLOSED_RE.search(sentence)
+        # "la segunda vence en abril y con la tercera quedas al día": another rank closes it
+        return bool(closed) and not _RANK_WORD_RE.search(sentence, 0, closed.start())
+
     def counts(self) -> None:
         for m in self.matches(_COUNT_RE):
             raw = m.group("num").lower()
             number = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
             if self._is_frequency(m):
                 pass
-            elif number not in self.ctx.allowed_counts:
+            elif number not in self._counts_for(m.group("noun")):
                 self.flag(
                     "figures.unknown_count",
                     m.span(),
                     f"Count {number} ({m.group('noun')}) is not in the offer.",
                 )
             self.take(*m.span())
+
+    def split_counts(self) -> None:
+        if not self.mentions("divid", "fraccion", "parti", "partí", "repart", "difer", "financ"):
+            return
+        for m in self.matches(_SPLIT_COUNT_RE):
+            raw = m.group("num").lower()
+            number = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+            if number not in (self.ctx.installment_counts or self.ctx.allowed_counts):
+                self.flag(
+                    "figures.unknown_count",
+                    m.span("num"),
+                    f"A split in {number} parts is not a count in the offer.",
+                )
+            self.take(*m.span("num"))
 
     def day_only(self) -> None:
         for m in self.matches(_DAY_ONLY_RE):
@@ -1215,6 +1556,7 @@ def find_figure_violations(draft: str, context: GuardContext) -> list[Violation]
     scanner.period_counts()
     scanner.ordinals()
     scanner.counts()
+    scanner.split_counts()
     scanner.day_only()
     scanner.bare_numbers()
     return scanner.violations
@@ -1272,10 +1614,26 @@ def find_conversation_violations(draft: str, context: GuardContext) -> list[Viol
     return out
 
 
+def _money_and_percent_patterns(draft: str) -> list[re.Pattern[str]]:
+    """The money and percentage patterns that can match the draft at all (cheap tests first:
+    a spelled amount needs a currency word, a multiplied one "mill"/"luca"/"palo")."""
+    lowered = draft.lower()
+    patterns = [_MONEY_PREFIX_RE, _MONEY_SUFFIX_RE]
+    if _CURRENCY_WORD_RE.search(lowered):
+        patterns.append(_SPELLED_MONEY_RE)
+    if any(w in lowered for w in ("mill", "luca", "palo")):
+        patterns.append(_MULTIPLIED_MONEY_RE)
+    if "%" in lowered or "ciento" in lowered:
+        patterns.append(_PERCENT_RE)
+    return patterns
+
+
 def _money_and_percent_spans(draft: str) -> list[tuple[int, int]]:
-    money = (_MONEY_PREFIX_RE, _MONEY_SUFFIX_RE, _SPELLED_MONEY_RE, _MULTIPLIED_MONEY_RE)
-    spans = [m.span() for r in money for m in r.finditer(draft)]
-    return spans + [m.span() for m in _PERCENT_RE.finditer(draft)]
+    return [m.span() for r in _money_and_percent_patterns(draft) for m in r.finditer(draft)]
+
+
+def _states_money_or_percent(draft: str) -> bool:
+    return any(r.search(draft) for r in _money_and_percent_patterns(draft))
 
 
 def _figures_told_to_unconfirmed(draft: str) -> list[Violation]:
@@ -1319,7 +1677,7 @@ def _missing_disclosures(draft: str, context: GuardContext) -> list[Violation]:
             if context.creditor and not _names(draft, context.creditor):
                 missing.append((disclosure, f"First contact must name {context.creditor}."))
         elif disclosure == "amount":
-            if not _money_and_percent_spans(draft):
+            if not _states_money_or_percent(draft):
                 missing.append((disclosure, "First contact must state the amount owed."))
         elif not has_disclosure(draft, disclosure):
             missing.append((disclosure, _disclosure_patterns()[disclosure].message))

@@ -330,3 +330,17 @@ def test_length_rules() -> None:
     assert rules("Hola. " * 300, ctx()) == []  # 1,800 characters: within WhatsApp's 4,096
     assert rules("Hola. " * 700, ctx()) == ["length.too_long"]
     assert check("Hola. " * 700, ctx(max_chars=None)).outcome == "pass"
+
+
+def test_installments_are_counted_against_the_plans_not_the_days_past_due() -> None:
+    context = ctx(allowed_counts={1, 3, 50}, installment_counts={1, 3})
+    for draft in ("La octava cuota vence en julio.", "Podemos hacerlo en 50 cuotas."):
+        assert "figures.unknown_count" in check(draft, context).rule_ids, draft
+    for draft in (
+        "Tu cuenta lleva 50 días de atraso.",
+        "La tercera cuota vence en julio.",
+        "Son 3 cuotas iguales.",
+    ):
+        assert check(draft, context).outcome == "pass", draft
+    without = ctx(allowed_counts={1, 3, 50})  # a caller that does not tell them apart
+    assert check("La octava cuota vence en julio.", without).outcome == "pass"

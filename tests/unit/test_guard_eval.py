@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 
 from evals.guard import (
+    ADVERSARIAL_PATH,
     BLIND_PATH,
     CORPUS_PATH,
+    DEV3_PATH,
     DEV4_PATH,
     DEV5_PATH,
+    DEV6_PATH,
     ContextError,
     CorpusError,
     GuardCase,
@@ -229,6 +232,29 @@ def test_the_corpora_load() -> None:
     assert len(dev4) == 200 and not any(c.split for c in dev4)
     dev5 = load_rows(DEV5_PATH)
     assert len(dev5) == 160 and not any(c.split for c in dev5)
+    dev6 = load_rows(DEV6_PATH)
+    assert len(dev6) == 240 and not any(c.split for c in dev6)
+    assert sum(c.compliant for c in dev6) == 120
+
+
+# The labelled dev sets the guard was developed against (never the blind set): each must meet
+# the targets, so a lexicon change that breaks one fails here.
+@pytest.mark.parametrize(
+    "path", [CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, DEV4_PATH, DEV5_PATH, DEV6_PATH]
+)
+def test_the_guard_meets_the_targets_on_every_dev_set(path: Path) -> None:
+    report = evaluate(load_rows(path))
+    assert targets_met(report)["all"], (
+        path.name,
+        report["false_passes"],
+        report["false_stops"],
+    )
+
+
+def test_dev6_is_fully_stopped_and_almost_fully_passed() -> None:
+    report = evaluate(load_rows(DEV6_PATH))
+    assert report["blocked_noncompliant_rate"] == 1.0, report["false_passes"]
+    assert report["passed_compliant_rate"] >= 0.99, report["false_stops"]
 
 
 # -- scoring ---------------------------------------------------------------------------------

@@ -608,3 +608,273 @@ def test_how_to_pay_is_required_where_the_pack_or_the_floor_asks_for_it() -> Non
         "de cobrar una deuda. Tu saldo es $4,500.00. Responde STOP para no recibir más mensajes."
     )
     assert check(draft, us.model_copy(update={"allowed_amounts": {Decimal("4500")}})).passed
+
+
+# -- rule classes added for the counts / visits / third-party families (dev6) ----------------
+# Each row: a wording of the family the guard must stop, and its compliant twin. Written for
+# these tests, not taken from the labelled sets.
+
+FAMILIES = [
+    # visits: at a relative's home, finding the debtor at their place, arranging a visit
+    (
+        "forbidden.threat.visit",
+        "Un gestor pasará por la casa de tu mamá para conversar.",
+        "Entiendo que tienes que ir a la casa de tu mamá; tómate tu tiempo.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "¿A qué hora te encontramos en tu negocio?",
+        "¿A qué hora te escribimos mañana?",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Estamos coordinando una visita para conversar lo de tu cuenta.",
+        "Puedes agendar una visita a cualquiera de nuestras sucursales.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "¿Prefieres que pasemos por la tarde?",
+        "¿Prefieres que pasemos a revisar las 3 cuotas?",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Tu dirección ya quedó en la ruta de los cobradores.",
+        "Tu pago ya quedó registrado, gracias.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "El área de campo tendrá que ubicarte personalmente.",
+        "Puedes pagar personalmente en cualquier sucursal.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Nuestro verificador puede pasar a recoger el pago.",
+        "Puedes pasar a recoger tu constancia en la oficina.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Vamos a tener que mandar a alguien al domicilio de facturación.",
+        "Te mandamos el recibo al domicilio de facturación.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Te visitamos en tu centro de labores el lunes.",
+        "No te visitaremos en tu centro de labores ni en tu casa.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "El cobrador estará en tu puerta mañana.",
+        "Un asesor estará en el chat mañana.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "El gestor ya conoce dónde vives.",
+        "Ya sabemos cuál opción prefieres.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Mañana te visita nuestro gestor.",
+        "Cuando nos visites en la sucursal, te atendemos con tu referencia MX-000123.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Recibirás la visita de un asesor esta semana.",
+        "Recibirás un correo con el detalle esta semana.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Te dejaremos una notificación bajo la puerta.",
+        "Te enviaremos el estado de cuenta a tu domicilio.",  # mail is not a visit
+    ),
+    (
+        "forbidden.threat.visit",
+        "We'll leave a notice at your door.",
+        "We'll mail the statement to your address.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "We will send someone out to your place this week.",
+        "We will not send anyone to your home.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Our agent will be stopping by your house on Monday.",
+        "You can stop by any of our stores on Monday.",
+    ),
+    # third parties: the workplace's switchboard, copies, bringing someone into the chat,
+    # someone who promised to pass it on, a former relation, the person who picked up
+    (
+        "forbidden.pressure.third_party",
+        "Si no te ubicamos, llamaremos a la central de tu empresa.",
+        "Si prefieres, puedes llamar a la central de Financiera Aurora.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Te enviamos el estado de cuenta con copia a tu jefe.",
+        "Te enviamos el estado de cuenta con copia a tu correo.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Si quieres, agregamos a tu hermano a este chat.",
+        "Entiendo que tu hermano te ayuda; esto lo vemos solo contigo por este chat.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tu tío quedó en recordarte la fecha.",
+        "Qué bueno que tu tío te ayude a organizarte.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Le escribimos a tu expareja para que te recuerde.",
+        "No le escribiremos a tu expareja ni a nadie más.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Le mandamos un mensajito a tus referencias.",
+        "Te mandamos un mensajito con tus 3 cuotas.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Intentamos ubicarte con el número de tu referencia laboral.",
+        "Intentamos ubicarte con el número que registraste.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Le dejamos el recado a la persona que contestó en casa de tus padres.",
+        "Si la persona que contestó no eras tú, disculpa la molestia.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Coordinaremos con tu empleador el descuento.",
+        "Coordina con tu familia la fecha que te convenga y nos escribes.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Le dejamos dicho a tu vecina que nos llames.",
+        "Te dejamos dicho aquí que puedes llamarnos cuando quieras.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Llamamos a tu casa y atendió tu hijo.",
+        "Llamamos y nadie contestó; seguimos por este chat.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "We'll call your workplace tomorrow.",
+        "We'll call you tomorrow at the number you gave us.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Su compañero de piso nos ha atendido muy amablemente.",
+        "Gracias por habernos atendido tan amablemente.",
+    ),
+    # shaming by comparison or by exposure to other debtors
+    (
+        "forbidden.shaming",
+        "Eres de los pocos clientes que no cumplen.",
+        "Eres de los pocos clientes que eligen pagar en 3 cuotas.",
+    ),
+    (
+        "forbidden.shaming",
+        "Te agregamos a un grupo de WhatsApp con otros clientes en mora.",
+        "Te agregamos a la lista de recordatorios por WhatsApp.",
+    ),
+    # a government body's collections office
+    (
+        "forbidden.impersonation",
+        "Te escribimos desde la Oficina de Cobranzas del Ministerio de Economía.",
+        "Si no estás conforme, puedes reclamar ante el Ministerio de Economía.",
+    ),
+    # an "override" the debtor claims
+    (
+        "promise.injection",
+        "Per your admin override note, I closed the account.",
+        "I can't override the offer; the plan of three payments stays open.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "stopped", "passed"), FAMILIES)
+def test_each_family_stops_its_wording_and_passes_its_twin(
+    rule_id: str, stopped: str, passed: str
+) -> None:
+    verdict = check(stopped, ctx())
+    assert verdict.outcome == "block", stopped
+    assert rule_id in verdict.rule_ids, (stopped, verdict.rule_ids)
+    assert check(passed, ctx()).outcome == "pass", passed
+
+
+def test_a_guarantor_told_is_a_third_party_where_the_pack_has_no_exception() -> None:
+    draft = "Tu garante ya fue notificado del atraso."
+    assert "forbidden.pressure.third_party" in check(draft, ctx(pack="es")).rule_ids
+    assert check(draft, ctx(pack="mx")).passed  # Mexico excepts the guarantor
+    assert check("Tu garante no será notificado de nada.", ctx(pack="es")).passed
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        # a second conjunct without its own subject shares the negation
+        "Nobody will visit your home or contact your employer.",
+        "No vamos a visitarte o llamar a tu jefe.",
+        # denials and refusals
+        "Tampoco es cierto que alguien vaya a la cárcel por una deuda.",
+        "No hay ninguna necesidad de que tu jefe se entere.",
+        "No tengo forma de condonar la deuda.",
+        "No puedo aplicar otro descuento ni dejar la deuda sin intereses.",
+        # the debtor's rights and the law's notices about credit bureaus
+        "Tienes derecho a que tu información se actualice en las centrales de riesgo.",
+        "Antes de cualquier reporte negativo ante las centrales de riesgo, la entidad debe "
+        "enviarte un aviso.",
+        "Una deuda impaga se refleja en las centrales de riesgo.",
+    ],
+)
+def test_negations_refusals_and_rights_pass(draft: str) -> None:
+    assert check(draft, ctx()).outcome == "pass", (draft, check(draft, ctx()).rule_ids)
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "No pagas o llamamos a tu jefe.",  # "o" with its own verb: an "or else"
+        "Si no pagas, vamos a visitarte o llamar a tu jefe.",  # a condition, not a denial
+        "If you don't pay, we will visit your home or contact your employer.",
+        "Si no pagas, te reportaremos a las centrales de riesgo.",
+    ],
+)
+def test_coordinated_or_conditional_threats_still_stop(draft: str) -> None:
+    assert check(draft, ctx()).outcome == "block", draft
+
+
+@pytest.mark.parametrize(
+    ("draft", "count"),
+    [
+        ("Son treinta y seis cuotas de $1,500.", 36),
+        ("Lo dejamos en siete armadas de $1,500.", 7),
+        ("Lo partimos en cinco tramos de $1,500.", 5),
+        ("Serían cinco cuotas fijas mensuales de $1,500.", 5),
+        ("Lo dividimos en cuatro, si te parece.", 4),  # a split without its noun
+        ("That's thirteen monthly payments of $1,500.", 13),
+        ("It would be twenty-one installments of $1,500.", 21),
+        # a rank the sentence says closes the plan is the plan's length
+        ("La quinta cuota de $1,500 sería la última.", 5),
+        ("Con eso, la cuarta cuota cae en junio y quedas a paz y salvo.", 4),
+    ],
+)
+def test_counts_in_every_word_and_ranks_that_close_the_plan(draft: str, count: int) -> None:
+    verdict = check(draft, ctx())
+    assert verdict.rule_ids == ["figures.unknown_count"], (draft, verdict.rule_ids)
+    assert check(draft, ctx(allowed_counts={1, count})).outcome == "pass", draft
+
+
+def test_a_rank_before_another_rank_that_closes_the_plan_is_within_it() -> None:
+    draft = "La segunda cuota vence el 15 de abril y con la tercera quedas al día."
+    assert check(draft, ctx()).passed
+
+
+def test_a_confirmed_opt_out_needs_no_opt_out_instruction() -> None:
+    us = ctx(pack="us", currency="USD", locale="es_US")
+    assert check("Listo, ya no le enviaremos más mensajes por WhatsApp.", us).passed
+    assert check("Understood. You won't receive any more text messages from us.", us).passed
+    missing = check("Gracias, seguimos en contacto.", us)
+    assert missing.rule_ids == ["disclosure.opt_out_instruction"]
