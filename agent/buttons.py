@@ -14,7 +14,7 @@ CONFIRM_YES = "confirm:yes"
 CONFIRM_NO = "confirm:no"
 
 _CONFIRMING = {Action.confirm_plan, Action.propose_alternative}
-_PRESENTING = {
+PRESENTING_ACTIONS = {
     Action.inform,
     Action.offer,
     Action.clarify,
@@ -31,7 +31,7 @@ def reply_buttons(action: Action, facts: ReplyFacts) -> list[dict[str, str]]:
             {"id": CONFIRM_YES, "title": "Sí, confirmo"},
             {"id": CONFIRM_NO, "title": "No, otra opción"},
         ]
-    if action in _PRESENTING and facts.offer and 0 < len(facts.offer.options) <= MAX_BUTTONS:
+    if action in PRESENTING_ACTIONS and facts.offer and 0 < len(facts.offer.options) <= MAX_BUTTONS:
         return [
             {"id": f"option:{o.number}", "title": _option_title(o.number, o.plan)}
             for o in facts.offer.options

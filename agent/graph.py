@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from agent import store
 from agent.actions import Action, ReplyFacts
 from agent.approvals import SupervisorDecision, apply_decision
-from agent.buttons import reply_buttons
+from agent.buttons import PRESENTING_ACTIONS, reply_buttons
 from agent.decide import PolicyAsk, Situation, decide
 from agent.drafting import address_name, draft_and_guard, render_reply
 from agent.llm import steps as llm_steps
@@ -254,7 +254,10 @@ class TurnNodes:
             today=today,
             offer=_offer(state),
             plan=_pending_plan(state),
-            plan_option_number=state.get("pending_option"),
+            # "the terms of option 2" only means something to a debtor who saw the options
+            plan_option_number=state.get("pending_option")
+            if state.get("last_action") in PRESENTING_ACTIONS
+            else None,
             objections=u.objections,
             hardship=u.hardship,
             vulnerability=u.vulnerability,

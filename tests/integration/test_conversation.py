@@ -256,6 +256,7 @@ def test_paying_in_full_stated_up_front_restates_that_plan(negotiator, engine, n
     conv = open_account(engine, negotiator, now, verified=True)
     first, yes = play(negotiator, conv, now, "quiero pagar todo de una vez", "sí, de acuerdo")
     assert first.action == "confirm_plan" and "2️⃣" not in first.reply
+    assert "de la opción" not in first.reply  # no list was shown: its number means nothing
     assert yes.action == "agreement_active"
     [agreement] = rows(engine, Agreement, conversation_id=conv)
     assert agreement.kind == "pay_in_full"
