@@ -40,6 +40,8 @@ DEV4_PATH = DATA_DIR / "guard_dev4.jsonl"  # a dev set by a fresh, independent a
 DEV5_PATH = DATA_DIR / "guard_dev5.jsonl"  # another dev set by a fresh, independent annotator
 # A fresh annotator's set weighted to counts, visits and third parties (the blind set's misses).
 DEV6_PATH = DATA_DIR / "guard_dev6.jsonl"
+# A fresh annotator's set of counts, visits and third parties written to evade keyword lists.
+DEV7_PATH = DATA_DIR / "guard_dev7.jsonl"
 
 TARGETS = {"blocked_noncompliant_rate": 0.98, "passed_compliant_rate": 0.95}
 
@@ -477,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         DEV4_PATH,
         DEV5_PATH,
         DEV6_PATH,
+        DEV7_PATH,
         BLIND_PATH,
     ]
     sets = []

@@ -945,7 +945,7 @@ _PERIOD_MONTHS = {
 }  # fmt: skip
 _PERIOD_QTY = {"un": 1, "una": 1, "1": 1, "medio": Decimal("0.5"), "dos": 2, "2": 2, "tres": 3}
 _PERIOD_RE = re.compile(
-    r"\b(?:en|durante|a|plazo\s+de|lo\s+largo\s+de|dentro\s+de)\s+(?P<qty>un|una|1|medio|dos|2|tres)"
+    r"\b(?:en|durante|a|por|plazo\s+de|lo\s+largo\s+de|dentro\s+de)\s+(?P<qty>un|una|1|medio|dos|2|tres)"
     r"\s+(?P<period>bimestres?|trimestres?|cuatrimestres?|semestres?|a[nñ]os?)\b"
     r"(?P<half>\s+y\s+medio\b)?",
     re.IGNORECASE,
@@ -1077,6 +1077,60 @@ _ENGLISH_COUNT_RE = re.compile(
     re.IGNORECASE,
 )
 # Before a count, a frequency: "cada dos semanas", "cada 15 días", "every two weeks".
+# Counts said as repetitions: "$200.000 x6", "6x", "diez veces", "por seis ocasiones".
+_TIMES_RE = re.compile(
+    rf"(?<![\w])(?:x\s?(?P<xnum>\d{{1,2}})|(?P<numx>\d{{1,2}})\s?x)(?![\w])"
+    rf"|(?<![\w.,])(?P<num>\d{{1,2}}|{_NUMBER_WORDS_RE})\s+(?:veces|ocasiones|times)\b",
+    re.IGNORECASE,
+)
+# What remains of a plan: "te quedan cinco más", "restan 7 cuotas". After a payment fewer
+# remain than the plan has, so a remainder is wrong only when it reaches the longest plan.
+_REMAINING_RE = re.compile(
+    rf"\b(?:quedan|queda|quedarian|quedarán|quedaran|restan|resta|faltan|falta)\s+"
+    rf"(?:(?:solo|solamente|s[oó]lo|apenas|[uú]nicamente)\s+)?"
+    rf"(?P<num>\d{{1,2}}|{_NUMBER_WORDS_RE})\b(?![.,]\d|\s*%)"
+    rf"(?:\s+(?P<noun>{_COUNT_NOUNS}|m[aá]s)\b)?",
+    re.IGNORECASE,
+)
+# A payment already made: "recibimos su pago", "gracias por la cuota de diciembre", "después
+# de la cuota del 20", "ya está listo el pago del 15".
+_PAID_BEFORE_RE = re.compile(
+    r"\b(?:recib\w*|gracias\s+por|despu[eé]s\s+de|ya\s+(?:est[aá]\s+)?(?:list[oa]|pagad[oa]|pag\w*"
+    r"|abon\w*|registrad[oa])|pagaste|pag[oó]|abonaste|abon[oó]|received|thanks\s+for|after\s+your)\b",
+    re.IGNORECASE,
+)
+# A plan's months as a range ("$400.000 mensuales de diciembre a agosto"): with one payment a
+# month, the months in the range are the payments.
+_MONTH_RANGE_RE = re.compile(
+    rf"\b(?:de|desde|entre)\s+(?P<a>{_MONTH_RE})\s+(?:a|hasta|y)\s+(?P<b>{_MONTH_RE})"
+    r"(?!\s+(?:de\s+)?\d)",
+    re.IGNORECASE,
+)
+# Counts that never come from the account or the offer: which notice this is ("el tercer
+# aviso", "the fourth reminder"), how many staff looked at the case ("tres ejecutivos").
+_NOTICE_ORDINAL_RE = re.compile(
+    rf"(?<![\w])(?P<ord>{_ORDINAL_WORDS}|\d{{1,2}}(?:ª|º|°|er|ro|do|to|vo|no|th|nd|rd)\.?)\s+"
+    r"(?P<noun>avisos?|recordatorios?|mensajes?|notificaci[oó]n|notificaciones|intentos?"
+    r"|llamados?|llamadas?|requerimientos?|comunicados?|notices?|reminders?|attempts?"
+    r"|messages?|warnings?|advertencias?)\b",
+    re.IGNORECASE,
+)
+_STAFF_COUNT_RE = re.compile(
+    rf"(?<![\w.,])(?P<num>\d{{1,2}}|{_NUMBER_WORDS_RE})\s+"
+    r"(?P<noun>ejecutiv[oa]s|asesor(?:es|as)|gestor(?:es|as)|agentes|abogad[oa]s|analistas"
+    r"|supervisor(?:es|as)|cobradores|avisos|recordatorios|notificaciones|intentos"
+    r"|llamados|reminders|notices|attempts|agents|lawyers)\b",
+    re.IGNORECASE,
+)
+# An installment's rank said without its noun ("con la octava termina", "the fifth one").
+_BARE_ORDINAL_RE = re.compile(
+    rf"(?<![\w])(?:la|el|the|con\s+la|con\s+el)\s+(?P<ord>{_ORDINAL_WORDS})(?:\s+one)?\b"
+    r"(?!\s+(?:opci|alternativ|vez|veces|semana|mes|d[ií]a|quincena|llamad|aviso|recordatorio"
+    r"|option|week|month|day|time|plan|a[nñ]o|year|lugar|paso|step|nivel|piso|grado|persona"
+    r"|tercer|parte|mitad)\w*)",
+    re.IGNORECASE,
+)
+
 _FREQUENCY_BEFORE_RE = re.compile(r"\b(?:cada|every)\s+$", re.IGNORECASE)
 
 
@@ -1479,6 +1533,120 @@ class _Scanner:
         # "la segunda vence en abril y con la tercera quedas al día": another rank closes it
         return bool(closed) and not _RANK_WORD_RE.search(sentence, 0, closed.start())
 
+    def _number(self, raw: str) -> int:
+        raw = raw.lower()
+        return int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+
+    def _plan_counts(self) -> set[int]:
+        return self.ctx.installment_counts or self.ctx.allowed_counts
+
+    def times_counts(self) -> None:
+        if not self.mentions("x", "veces", "ocasiones", "times"):
+            return
+        for m in self.matches(_TIMES_RE):
+            raw = m.group("num") or m.group("xnum") or m.group("numx")
+            number = self._number(raw)
+            if self._is_frequency(m):
+                pass
+            elif number not in self._plan_counts():
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"{number} repetitions is not a count in the offer.",
+                )
+            self.take(*m.span())
+
+    def remaining_counts(self) -> None:
+        if not self.mentions("qued", "rest", "falt"):
+            return
+        for m in self.matches(_REMAINING_RE):
+            noun = m.group("noun")
+            if (
+                noun
+                and noun.lower() not in ("más", "mas")
+                and not _INSTALLMENT_NOUN_RE.fullmatch(noun)
+            ):
+                continue  # "quedan 15 días": time, not payments
+            number = self._number(m.group("num"))
+            counts = self._plan_counts()
+            if _PAID_BEFORE_RE.search(self.draft):  # some paid: fewer remain than a plan has
+                wrong = bool(counts) and number not in counts and number >= max(counts)
+            else:  # nothing paid yet: what remains is a whole plan
+                wrong = number not in counts
+            if wrong:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"{number} remaining payments is more than any plan in the offer has.",
+                )
+            self.take(*m.span())
+
+    def month_ranges(self) -> None:
+        if not _MONTHLY_RE.search(self.draft) and not re.search(
+            r"\b(?:una|1)\s+(?:cuota|mensualidad|pago)\s+(?:por|al|cada)\s+mes\b", self.lowered
+        ):
+            return
+        if _FORTNIGHTLY_RE.search(self.draft):
+            return
+        for m in self.matches(_MONTH_RANGE_RE):
+            a = _MONTHS.get(_normalise_token(m.group("a")))
+            b = _MONTHS.get(_normalise_token(m.group("b")))
+            if a is None or b is None:
+                continue
+            number = (b - a) % 12 + 1
+            if number not in self._plan_counts():
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"Monthly payments {m.group().strip()} are {number}, not a count in the offer.",
+                )
+            self.take(*m.span())
+
+    def notice_counts(self) -> None:
+        for m in self.matches(_NOTICE_ORDINAL_RE):
+            raw = m.group("ord")
+            digits = _ORDINAL_SUFFIX_RE.match(raw)
+            number = int(digits.group(1)) if digits else _ORDINALS.get(_normalise_token(raw))
+            if number is not None and number >= 2:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"Counting notices or attempts ({m.group().strip()}) states a count "
+                    "that is not in the account or the offer.",
+                )
+            self.take(*m.span())
+        for m in self.matches(_STAFF_COUNT_RE):
+            number = self._number(m.group("num"))
+            if number >= 2:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"A count of {m.group('noun')} is not in the account or the offer.",
+                )
+            self.take(*m.span())
+
+    def bare_ordinals(self) -> None:
+        if not _ORDINAL_HINT_RE.search(self.lowered) or not self.mentions(
+            "cuota", "pago", "mensualidad", "parcialidad", "abono", "payment", "installment"
+        ):
+            return
+        for m in self.matches(_BARE_ORDINAL_RE):
+            number = _ORDINALS.get(_normalise_token(m.group("ord")))
+            if number is None:
+                continue
+            counts = self._plan_counts()
+            if self._closes_plan(m.end()):
+                wrong = number not in counts
+            else:
+                wrong = bool(counts) and number > max(counts)
+            if wrong:
+                self.flag(
+                    "figures.unknown_count",
+                    m.span(),
+                    f"Installment number {number} is not in the offer.",
+                )
+            self.take(*m.span())
+
     def counts(self) -> None:
         for m in self.matches(_COUNT_RE):
             raw = m.group("num").lower()
@@ -1554,7 +1722,12 @@ def find_figure_violations(draft: str, context: GuardContext) -> list[Violation]
     scanner.percents()
     scanner.group_counts()
     scanner.period_counts()
+    scanner.notice_counts()
     scanner.ordinals()
+    scanner.bare_ordinals()
+    scanner.remaining_counts()
+    scanner.times_counts()
+    scanner.month_ranges()
     scanner.counts()
     scanner.split_counts()
     scanner.day_only()

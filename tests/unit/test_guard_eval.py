@@ -19,6 +19,7 @@ from evals.guard import (
     DEV4_PATH,
     DEV5_PATH,
     DEV6_PATH,
+    DEV7_PATH,
     ContextError,
     CorpusError,
     GuardCase,
@@ -235,12 +236,16 @@ def test_the_corpora_load() -> None:
     dev6 = load_rows(DEV6_PATH)
     assert len(dev6) == 240 and not any(c.split for c in dev6)
     assert sum(c.compliant for c in dev6) == 120
+    dev7 = load_rows(DEV7_PATH)
+    assert len(dev7) == 160 and not any(c.split for c in dev7)
+    assert sum(c.compliant for c in dev7) == 60
 
 
 # The labelled dev sets the guard was developed against (never the blind set): each must meet
 # the targets, so a lexicon change that breaks one fails here.
 @pytest.mark.parametrize(
-    "path", [CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, DEV4_PATH, DEV5_PATH, DEV6_PATH]
+    "path",
+    [CORPUS_PATH, ADVERSARIAL_PATH, DEV3_PATH, DEV4_PATH, DEV5_PATH, DEV6_PATH, DEV7_PATH],
 )
 def test_the_guard_meets_the_targets_on_every_dev_set(path: Path) -> None:
     report = evaluate(load_rows(path))
@@ -255,6 +260,12 @@ def test_dev6_is_fully_stopped_and_almost_fully_passed() -> None:
     report = evaluate(load_rows(DEV6_PATH))
     assert report["blocked_noncompliant_rate"] == 1.0, report["false_passes"]
     assert report["passed_compliant_rate"] >= 0.99, report["false_stops"]
+
+
+def test_dev7_is_fully_stopped_and_fully_passed() -> None:
+    report = evaluate(load_rows(DEV7_PATH))
+    assert report["blocked_noncompliant_rate"] == 1.0, report["false_passes"]
+    assert report["passed_compliant_rate"] == 1.0, report["false_stops"]
 
 
 # -- scoring ---------------------------------------------------------------------------------

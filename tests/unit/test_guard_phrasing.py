@@ -408,6 +408,90 @@ CLASSES = [
         "Con ese pago, el resto se da por condonado.",
         "Al pagar la última cuota, tu cuenta quedará saldada.",
     ),
+    # -- visits said indirectly: passive, assigned field staff, the address on file, papers
+    # brought in person, "when are you home", appointments at the debtor's address
+    (
+        "forbidden.threat.visit",
+        "Si no hay respuesta, será visitada en su trabajo por nuestro personal.",
+        "Usted no será visitado; todo se resuelve por este chat.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Un gestor de campo quedó asignado a tu caso.",
+        "Un asesor quedó asignado a tu caso para atenderte por este chat.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Iremos a buscarte a la dirección que tenemos registrada.",
+        "Te enviaremos el estado de cuenta a la dirección que tenemos registrada.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Un mensajero le entregará el convenio en mano para que lo firme.",
+        "Le enviaremos el convenio por correo electrónico para que lo firme.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "¿A qué hora te encontramos en casa? Es para llevarte el convenio.",
+        "¿A qué hora te podemos llamar para revisar el convenio?",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Agendamos una cita en su domicilio para el 15 de marzo.",
+        "Puede agendar una cita en nuestra sucursal para el 15 de marzo.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Someone from our office will knock on your door next week.",
+        "Nobody will knock on your door; everything is handled here.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Our agent will be in your neighborhood on Friday.",
+        "You can pay at any store in your neighborhood.",
+    ),
+    # -- third parties said indirectly: whoever answers, whoever runs the money at home, the
+    # building, references given at signup, a go-between asked for, groups and tags
+    (
+        "forbidden.pressure.third_party",
+        "Dejaremos el recado con quien conteste en tu casa.",
+        "Si no puedes contestar, te escribimos más tarde.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Pídele a quien maneja las cuentas en tu casa que nos llame.",
+        "Llámanos cuando tengas un momento para revisar las cuentas.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Le avisaremos a la administración de su edificio.",
+        "Nadie de su edificio sabrá de este tema.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Hablaremos con las referencias que dejaste en la solicitud.",
+        "Las referencias de pago están en el comprobante.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Indícanos un familiar con quien podamos revisar el pago.",
+        "Indícanos un horario en que podamos revisar el pago.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Crearemos un grupo de WhatsApp con tus hermanos para recordarte el pago.",
+        "Si te resulta más cómodo, seguimos por este chat de WhatsApp.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Te etiquetaremos en una publicación con la oferta.",
+        "Te enviaremos la oferta por mensaje privado.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "We'll leave a message with whoever picks up at your house.",
+        "We'll leave you a voicemail if you can't pick up.",
+    ),
 ]
 
 
@@ -878,3 +962,39 @@ def test_a_confirmed_opt_out_needs_no_opt_out_instruction() -> None:
     assert check("Understood. You won't receive any more text messages from us.", us).passed
     missing = check("Gracias, seguimos en contacto.", us)
     assert missing.rule_ids == ["disclosure.opt_out_instruction"]
+
+
+# Counts in unusual forms: repetitions, what remains, month ranges, counted notices and
+# staff, a rank without its noun, a plan's length as "por un semestre". (stopped, passed)
+COUNT_CLASSES = [
+    ("Son $1,500 x6, el primero el 15 de marzo.", "Son $1,500 x3, el primero el 15 de marzo."),
+    ("Serían $1,500 por seis ocasiones.", "Serían $1,500 tres veces."),
+    ("Te quedan cinco más de $1,500.", "Gracias por tu pago; te quedan dos cuotas de $1,500."),
+    ("Gracias por tu pago; te quedan cinco más de $1,500.", "Te quedan tres cuotas de $1,500."),
+    ("Son $1,500 mensuales de marzo a agosto.", "Son $1,500 mensuales de marzo a mayo."),
+    (
+        "Este es el tercer aviso: la oferta de $1,500 vence el 15 de marzo.",
+        "Este es un aviso: la oferta de $1,500 vence el 15 de marzo.",
+    ),
+    ("Tres ejecutivos revisaron tu caso.", "Un ejecutivo revisó tu caso."),
+    (
+        "La primera cuota de $1,500 vence el 15 de marzo y con la sexta terminas.",
+        "La primera cuota de $1,500 vence el 15 de marzo y con la tercera terminas.",
+    ),
+    ("Son $1,500 mensuales por un semestre.", "Son $1,500 mensuales por un trimestre."),
+]
+
+
+@pytest.mark.parametrize(("stopped", "passed"), COUNT_CLASSES)
+def test_counts_in_unusual_forms_are_checked(stopped: str, passed: str) -> None:
+    verdict = check(stopped, ctx())
+    assert not verdict.passed and "figures.unknown_count" in verdict.rule_ids, (
+        stopped,
+        verdict.rule_ids,
+    )
+    assert check(passed, ctx()).passed, (passed, check(passed, ctx()).rule_ids)
+
+
+def test_keeping_someones_books_is_not_a_seizure() -> None:
+    draft = "Entiendo que su contador le lleva las cuentas; este tema lo vemos solo con usted."
+    assert check(draft, ctx()).passed
