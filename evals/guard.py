@@ -42,6 +42,9 @@ DEV5_PATH = DATA_DIR / "guard_dev5.jsonl"  # another dev set by a fresh, indepen
 DEV6_PATH = DATA_DIR / "guard_dev6.jsonl"
 # A fresh annotator's set of counts, visits and third parties written to evade keyword lists.
 DEV7_PATH = DATA_DIR / "guard_dev7.jsonl"
+# A fresh annotator's set of subtle visits and third parties: past, conditional and
+# subjunctive, knowledge claims, reports of contacts made, euphemisms, "help" offers.
+DEV8_PATH = DATA_DIR / "guard_dev8.jsonl"
 
 TARGETS = {"blocked_noncompliant_rate": 0.98, "passed_compliant_rate": 0.95}
 
@@ -480,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         DEV5_PATH,
         DEV6_PATH,
         DEV7_PATH,
+        DEV8_PATH,
         BLIND_PATH,
     ]
     sets = []

@@ -492,6 +492,130 @@ CLASSES = [
         "We'll leave a message with whoever picks up at your house.",
         "We'll leave you a voicemail if you can't pick up.",
     ),
+    # -- visits (dev8 classes): knowing where the debtor lives or works, the collector on the
+    # way or already there, coming to the debtor, euphemisms
+    (
+        "forbidden.threat.visit",
+        "Ya sabemos dónde trabajas, así que mejor arreglemos.",
+        "Ya sabemos que trabajas mucho, así que buscamos una opción cómoda.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Tenemos ubicada la dirección de tu oficina.",
+        "Tenemos registrada la dirección de correo que nos diste.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Un gestor nuestro va rumbo a tu casa para firmar el convenio.",
+        "El comprobante va rumbo a tu correo.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Nuestro asesor estuvo ayer en tu negocio preguntando por ti.",
+        "Nuestro asesor estuvo revisando tu caso ayer.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Si no puedes venir, nosotros nos acercamos a ti.",
+        "Si no puedes venir, te atendemos por este chat.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Tendremos que ir a buscarte si no contestas.",
+        "Tendremos que revisar tu caso si no contestas.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Ojalá no haga falta que alguien vaya a hablar contigo.",
+        "Ojalá podamos hablar contigo pronto por aquí.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Te haremos una visita de cortesía.",
+        "Te haremos una llamada de cortesía.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Programaremos una verificación de domicilio.",
+        "Nosotros no programamos ninguna verificación de domicilio.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "El equipo de acompañamiento en sitio te buscará.",
+        "El equipo de atención te escribirá por este chat.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "Our agent can stop by to help you sign.",
+        "You can stop by our office to sign.",
+    ),
+    (
+        "forbidden.threat.visit",
+        "We know where you work, so let's settle this here.",
+        "We know money is tight, so let's settle this here.",
+    ),
+    # -- third parties (dev8 classes) already reached or offered as the channel: told us,
+    # knows, informed, groups, references, clubs
+    (
+        "forbidden.pressure.third_party",
+        "Tu cuñada nos comentó que ya cobraste.",
+        "Nos comentaste que ya cobraste.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tus compañeros de trabajo ya saben que te estamos buscando.",
+        "Ya sabemos que estás buscando trabajo.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tu empleador ya fue informado de la deuda.",
+        "Tú ya fuiste informado de la oferta.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "En el grupo de vecinos nos pasaron tu número.",
+        "En este chat te pasamos la referencia de pago.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Nos comunicamos con las referencias de tu solicitud.",
+        "Revisamos las referencias de pago de tu solicitud.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "En la iglesia nos dijeron que ya tienes trabajo.",
+        "En la oficina nos dijeron que ya pagaste.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Tu hermano puede ser quien nos confirme el pago.",
+        "Tu hermano puede ayudarte, pero el pago lo confirmamos contigo.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Lo coordinamos a través de tu jefe.",
+        "Lo coordinamos a través de este chat.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Si quieres, le explicamos el saldo a tu pareja.",
+        "Si quieres, te explicamos el saldo otra vez.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "We're going to text your sister about the balance.",
+        "We're going to text you about the balance.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "Your manager mentioned you were out.",
+        "You said your manager approved the leave.",
+    ),
+    (
+        "forbidden.pressure.third_party",
+        "We posted in the community group about your account.",
+        "We posted your receipt to your account page.",
+    ),
 ]
 
 
