@@ -25,6 +25,7 @@ from api.cli_cadence import cadence_app, scheduler_command
 from api.cli_eval import eval_app
 from api.cli_payments import payments_app
 from api.cli_playbook import playbook_app
+from api.cli_stops import stops_app
 
 app = typer.Typer(help="Pacta: a collections negotiation agent for WhatsApp.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
@@ -38,6 +39,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(cadence_app, name="cadence")
 app.command("scheduler")(scheduler_command)
 app.add_typer(eval_app, name="eval")
+app.add_typer(stops_app, name="stops")
 console = Console()
 err = Console(stderr=True)
 
