@@ -55,6 +55,18 @@ class ActionTemplates:
     safe: Template
 
 
+def template_environment() -> Environment:
+    """How message templates are read: a missing value is an error, block tags leave no
+    blank lines, nothing is HTML-escaped (WhatsApp text)."""
+    return Environment(
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+
+
 @dataclass(frozen=True)
 class ReplyTemplates:
     actions: Mapping[Action, ActionTemplates]
@@ -63,13 +75,7 @@ class ReplyTemplates:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ReplyTemplates:
-        env = Environment(
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,
-            keep_trailing_newline=False,
-        )
+        env = template_environment()
         partials = data.get("partials") or ""
 
         def compile_(body: str) -> Template:

@@ -20,10 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Template
 
 from agent.actions import ReplyFacts
-from agent.drafting import guard_context, load_templates, with_required_footer
+from agent.drafting import (
+    guard_context,
+    load_templates,
+    template_environment,
+    with_required_footer,
+)
 from policies.formatting import format_date, format_money
 from policies.guard import GuardContext, check
 from prompts import PROMPTS_DIR
@@ -106,13 +111,7 @@ class NoticeTemplates:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> NoticeTemplates:
-        env = Environment(
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,
-            keep_trailing_newline=False,
-        )
+        env = template_environment()
         notices: dict[Notice, _NoticeTemplates] = {}
         for name, spec in (data.get("notices") or {}).items():
             template = spec["template"]

@@ -15,16 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from evals.guard import (
-    ADVERSARIAL_PATH,
-    BLIND_PATH,
-    CORPUS_PATH,
-    DEV3_PATH,
-    DEV4_PATH,
-    DEV5_PATH,
-    DEV6_PATH,
-    load_rows,
-)
+from evals.guard import ALL_SETS, load_rows
 from policies.guard import check
 
 TARGET_P95_MS = 2.0
@@ -43,15 +34,7 @@ def main() -> None:
         "--data",
         type=Path,
         nargs="+",
-        default=[
-            CORPUS_PATH,
-            ADVERSARIAL_PATH,
-            DEV3_PATH,
-            DEV4_PATH,
-            DEV5_PATH,
-            DEV6_PATH,
-            BLIND_PATH,
-        ],
+        default=list(ALL_SETS),
     )
     args = parser.parse_args()
 

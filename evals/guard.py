@@ -45,6 +45,18 @@ DEV7_PATH = DATA_DIR / "guard_dev7.jsonl"
 # A fresh annotator's set of subtle visits and third parties: past, conditional and
 # subjunctive, knowledge claims, reports of contacts made, euphemisms, "help" offers.
 DEV8_PATH = DATA_DIR / "guard_dev8.jsonl"
+# The sets the guard was developed against (all must meet the targets), then every set.
+DEV_SETS = (
+    CORPUS_PATH,
+    ADVERSARIAL_PATH,
+    DEV3_PATH,
+    DEV4_PATH,
+    DEV5_PATH,
+    DEV6_PATH,
+    DEV7_PATH,
+    DEV8_PATH,
+)
+ALL_SETS = (*DEV_SETS, BLIND_PATH)
 
 TARGETS = {"blocked_noncompliant_rate": 0.98, "passed_compliant_rate": 0.95}
 
@@ -475,17 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    paths = args.data or [
-        CORPUS_PATH,
-        ADVERSARIAL_PATH,
-        DEV3_PATH,
-        DEV4_PATH,
-        DEV5_PATH,
-        DEV6_PATH,
-        DEV7_PATH,
-        DEV8_PATH,
-        BLIND_PATH,
-    ]
+    paths = args.data or list(ALL_SETS)
     sets = []
     for path in paths:
         try:
